@@ -1,0 +1,1 @@
+"""The `babale` command: wires xlsforms, registry, harvester and webapp together."""

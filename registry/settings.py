@@ -1,0 +1,87 @@
+"""One Settings object read from the environment (BABALE_*). Secrets never appear in repr."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+
+class SettingsError(ValueError):
+    """A setting is missing or wrong; the message names it in one line."""
+
+
+def instance_dir() -> Path:
+    """Where local state lives (SQLite file, media) unless a setting says otherwise."""
+    return Path(os.environ.get("BABALE_INSTANCE_DIR", "instance")).resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    media_dir: Path
+    kobo_url: str | None = None
+    kobo_token: str | None = field(default=None, repr=False)
+    asset_ppks: str | None = None
+    asset_psks: str | None = None
+    harvest_interval_minutes: int = 15
+    secret_key: str | None = field(default=None, repr=False)
+    env: str = "production"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        inst = Path(env.get("BABALE_INSTANCE_DIR", "instance")).resolve()
+        database_url = env.get("BABALE_DATABASE_URL") or f"sqlite:///{inst / 'babale.db'}"
+        if "://" not in database_url:
+            raise SettingsError(
+                f"BABALE_DATABASE_URL is not a database URL: {database_url!r} "
+                "(expected sqlite:///path or postgresql+psycopg://user@host/db)"
+            )
+        interval_raw = env.get("BABALE_HARVEST_INTERVAL", "15")
+        try:
+            interval = int(interval_raw)
+        except ValueError:
+            raise SettingsError(
+                f"BABALE_HARVEST_INTERVAL must be a whole number of minutes, got {interval_raw!r}"
+            ) from None
+        if interval < 1:
+            raise SettingsError(
+                f"BABALE_HARVEST_INTERVAL must be at least 1 minute, got {interval}"
+            )
+        kobo_url = (env.get("BABALE_KOBO_URL") or "").strip().rstrip("/") or None
+        if kobo_url:
+            parsed = urlparse(kobo_url)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                raise SettingsError(
+                    f"BABALE_KOBO_URL must be an http(s) URL such as https://kf.kobotoolbox.org, "
+                    f"got {kobo_url!r}"
+                )
+        return cls(
+            database_url=database_url,
+            media_dir=Path(env.get("BABALE_MEDIA_DIR") or inst / "media").resolve(),
+            kobo_url=kobo_url,
+            kobo_token=(env.get("BABALE_KOBO_TOKEN") or "").strip() or None,
+            asset_ppks=(env.get("BABALE_KOBO_ASSET_PPKS") or "").strip() or None,
+            asset_psks=(env.get("BABALE_KOBO_ASSET_PSKS") or "").strip() or None,
+            harvest_interval_minutes=interval,
+            secret_key=env.get("BABALE_SECRET_KEY") or None,
+            env=env.get("BABALE_ENV", "production"),
+        )
+
+    def require_kobo(self) -> tuple[str, str]:
+        """The Kobo URL and token, or a SettingsError naming the missing one."""
+        if not self.kobo_url:
+            raise SettingsError("BABALE_KOBO_URL is not set (e.g. https://kf.kobotoolbox.org)")
+        if not self.kobo_token:
+            raise SettingsError("BABALE_KOBO_TOKEN is not set (Kobo: Account Settings > Security)")
+        return self.kobo_url, self.kobo_token
+
+    def asset_uid(self, form: str) -> str:
+        """The Kobo asset uid for form ``ppks`` or ``psks``, or a SettingsError naming it."""
+        uid = {"ppks": self.asset_ppks, "psks": self.asset_psks}.get(form)
+        if not uid:
+            raise SettingsError(f"BABALE_KOBO_ASSET_{form.upper()} is not set (the Kobo asset uid)")
+        return uid

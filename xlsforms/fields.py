@@ -1,0 +1,91 @@
+"""The data paths of the two surveys, as Kobo returns them (group/.../question).
+
+This is the contract between the XLSForms, the simulator and the harvester's mapping: the form
+tests check that the built XForms carry exactly these paths, and the mapping reads them.
+"""
+
+from __future__ import annotations
+
+# Shared by both forms: visit, consent, location.
+START = "start"
+END = "end"
+TODAY = "today"
+NAMA_PETUGAS = "kunjungan/nama_petugas"
+HP_PETUGAS = "kunjungan/hp_petugas"
+PERSETUJUAN = "kunjungan/persetujuan"  # "ya" / "tidak"
+KECAMATAN = "wilayah/kecamatan"  # Kemendagri code, e.g. 61.07.01
+DESA = "wilayah/desa"  # Kemendagri code, e.g. 61.07.01.2001
+DUSUN = "wilayah/dusun"
+RT = "wilayah/rt"
+RW = "wilayah/rw"
+ALAMAT = "wilayah/alamat"
+LOKASI = "wilayah/lokasi"  # geopoint "lat lon alt acc"
+FOTO_RUMAH = "wilayah/foto_rumah"  # image file name
+
+# PPKS: one submission per household visit.
+NO_KK = "keluarga/no_kk"
+ANGGOTA = "keluarga/anggota"  # the repeat: a list of dicts with full-path keys
+A = ANGGOTA + "/"
+NIK = A + "nik"
+NAMA = A + "nama"
+JENIS_KELAMIN = A + "jenis_kelamin"  # L / P
+TEMPAT_LAHIR = A + "tempat_lahir"
+TANGGAL_LAHIR = A + "tanggal_lahir"
+UMUR = A + "umur"
+HUBUNGAN = A + "hubungan"
+STATUS_PERKAWINAN = A + "status_perkawinan"
+PENDIDIKAN = A + "pendidikan"
+PEKERJAAN = A + "pekerjaan"
+NAMA_IBU_KANDUNG = A + "nama_ibu_kandung"
+KATEGORI_PPKS = A + "kategori_ppks"  # space-separated codes of ppks_kategori.csv
+JENIS_DISABILITAS = A + "jenis_disabilitas"
+RUMAH_LANTAI = "rumah/lantai"
+RUMAH_DINDING = "rumah/dinding"
+RUMAH_ATAP = "rumah/atap"
+RUMAH_AIR = "rumah/sumber_air"
+RUMAH_PENERANGAN = "rumah/penerangan"
+BENCANA_JENIS = "bencana/jenis_bencana"
+BENCANA_TANGGAL = "bencana/tanggal_bencana"
+MUSDES_NOMOR = "musdes/nomor_ba"
+MUSDES_TANGGAL = "musdes/tanggal_ba"
+
+# PSKS: one submission per PSKS (a person, a family or an organisation).
+KATEGORI_PSKS = "psks/kategori_psks"
+JENIS_SUBJEK = "psks/jenis_subjek"  # calculated from the category: perorangan/keluarga/lembaga/...
+P = "perorangan/"
+PSKS_NIK = P + "nik"
+PSKS_NAMA = P + "nama"
+PSKS_JENIS_KELAMIN = P + "jenis_kelamin"
+PSKS_TANGGAL_LAHIR = P + "tanggal_lahir"
+PSKS_HP = P + "no_hp"
+PSKS_PELATIHAN = P + "pelatihan"
+PSKS_NO_KK = "keluarga_psks/no_kk"
+L = "lembaga/"
+LEMBAGA_NAMA = L + "nama_lembaga"
+LEMBAGA_NO_REGISTRASI = L + "no_registrasi"
+LEMBAGA_KETUA = L + "nama_ketua"
+LEMBAGA_JUMLAH_ANGGOTA = L + "jumlah_anggota"
+LEMBAGA_BIDANG = L + "bidang_layanan"
+
+PPKS_CANONICAL = {
+    "kecamatan": KECAMATAN,
+    "desa": DESA,
+    "lokasi": LOKASI,
+    "no_kk": NO_KK,
+    "nik": NIK,
+    "nama": NAMA,
+    "jenis_kelamin": JENIS_KELAMIN,
+    "tanggal_lahir": TANGGAL_LAHIR,
+    "kategori_ppks": KATEGORI_PPKS,
+}
+PSKS_CANONICAL = {
+    "kecamatan": KECAMATAN,
+    "desa": DESA,
+    "lokasi": LOKASI,
+    "kategori_psks": KATEGORI_PSKS,
+    "nik": PSKS_NIK,
+    "nama": PSKS_NAMA,
+    "jenis_kelamin": PSKS_JENIS_KELAMIN,
+    "tanggal_lahir": PSKS_TANGGAL_LAHIR,
+    "nama_lembaga": LEMBAGA_NAMA,
+}
