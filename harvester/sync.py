@@ -1,0 +1,602 @@
+"""Harvest one form: Kobo pages -> one transaction per page (rows + watermark + run counters).
+
+A crash at any instant loses nothing and duplicates nothing: the watermark moves in the same
+transaction as the rows it covers, and rows are upserted on (asset uid, Kobo `_id`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from harvester.client import KoboClient, KoboError
+from harvester.lock import HarvestLease
+from harvester.mapping import map_submission, payload_hash, system_fields
+from registry.models import (
+    STATUS_BARU,
+    Attachment,
+    HarvestRun,
+    HarvestState,
+    Household,
+    Person,
+    PersonKategori,
+    PsksEntry,
+    QualityFlag,
+    Submission,
+    utcnow,
+)
+from registry.settings import Settings
+
+RECONCILE_FIELDS = ["_id", "_uuid", "_validation_status"]
+VOLATILE_KEYS = frozenset({"_validation_status"})
+REFETCH_BATCH = 200  # ids per `$in` query when reconcile re-reads edited or missing rows
+
+
+@dataclass
+class FormResult:
+    """What one run did to one form; `line()` is the JSON line `babale harvest --once` prints."""
+
+    form: str
+    fetched: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    attachments_failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def line(self) -> dict[str, Any]:
+        return {
+            "form": self.form,
+            "fetched": self.fetched,
+            "new": self.new,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "errors": self.errors,
+        }
+
+
+@dataclass
+class PageCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def _validation(row: dict[str, Any]) -> tuple[str | None, str | None, int | None]:
+    status = row.get("_validation_status")
+    if not isinstance(status, dict) or not status:
+        return None, None, None
+    ts = status.get("timestamp")
+    return (
+        str(status["uid"]) if status.get("uid") is not None else None,
+        str(status["by_whom"]) if status.get("by_whom") is not None else None,
+        int(ts) if isinstance(ts, int | float) else None,
+    )
+
+
+def _attachment_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    items = payload.get("_attachments")
+    if not isinstance(items, list):
+        return []
+    rows = []
+    for item in items:
+        if not isinstance(item, dict) or not item.get("uid") or not item.get("download_url"):
+            continue
+        rows.append(
+            {
+                "uid": str(item["uid"]),
+                "filename": str(item.get("media_file_basename") or item["uid"]),
+                "mimetype": item.get("mimetype"),
+                "question_xpath": item.get("question_xpath"),
+                "download_url": str(item["download_url"]),
+                "is_deleted_on_server": bool(item.get("is_deleted")),
+            }
+        )
+    return rows
+
+
+def answers_hash(payload: dict[str, Any]) -> str:
+    """The hash of a submission version. `_validation_status` is left out: it changes when a
+    reviewer's decision is written back, which is not an edit of the answers."""
+    return payload_hash({k: v for k, v in payload.items() if k not in VOLATILE_KEYS})
+
+
+def store_page(
+    session: Session, form: str, asset_uid: str, rows: list[dict[str, Any]]
+) -> PageCounts:
+    """Upsert one page of raw submissions and their mapped rows, inside the caller's transaction."""
+    now = utcnow()
+    counts = PageCounts()
+    by_id: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        by_id[int(row["_id"])] = row  # a repeated _id within a page: the later copy wins
+    existing = {
+        r.kobo_id: r
+        for r in session.execute(
+            select(
+                Submission.id,
+                Submission.kobo_id,
+                Submission.uuid,
+                Submission.payload_hash,
+                Submission.status,
+                Submission.kobo_validation_uid,
+                Submission.kobo_validation_timestamp,
+            ).where(Submission.asset_uid == asset_uid, Submission.kobo_id.in_(list(by_id)))
+        )
+    }
+    new_rows: list[dict[str, Any]] = []
+    changed: list[tuple[int, dict[str, Any]]] = []  # (submission id, values)
+    mapped_for: dict[int, Any] = {}  # kobo_id -> Mapped
+    touched: list[dict[str, Any]] = []
+    reviewed_then_edited: list[int] = []
+    for kobo_id, payload in by_id.items():
+        digest = answers_hash(payload)
+        val_uid, val_by, val_ts = _validation(payload)
+        old = existing.get(kobo_id)
+        if old is not None and old.payload_hash == digest:
+            counts.unchanged += 1
+            touched.append(
+                {
+                    "id": old.id,
+                    "last_seen_at": now,
+                    "kobo_validation_uid": val_uid,
+                    "kobo_validation_by": val_by,
+                    "kobo_validation_timestamp": val_ts,
+                }
+            )
+            continue
+        mapped = map_submission(form, payload)
+        mapped_for[kobo_id] = mapped
+        values = {
+            **system_fields(payload),
+            **mapped.submission,
+            "form": form,
+            "asset_uid": asset_uid,
+            "payload": payload,
+            "payload_hash": digest,
+            "last_seen_at": now,
+            "kobo_validation_uid": val_uid,
+            "kobo_validation_by": val_by,
+            "kobo_validation_timestamp": val_ts,
+        }
+        values["kobo_id"] = kobo_id
+        if old is None:
+            counts.new += 1
+            values["first_seen_at"] = now
+            values["status"] = STATUS_BARU
+            new_rows.append(values)
+        else:
+            counts.updated += 1
+            changed.append((old.id, values))
+            if old.status != STATUS_BARU and old.uuid != values["uuid"]:
+                reviewed_then_edited.append(old.id)
+
+    if touched:
+        session.execute(update(Submission), touched)
+    submission_ids: dict[int, int] = {}  # kobo_id -> submission.id
+    if new_rows:
+        inserted = session.execute(
+            insert(Submission).returning(
+                Submission.id, Submission.kobo_id, sort_by_parameter_order=True
+            ),
+            new_rows,
+        )
+        submission_ids.update({kobo_id: sid for sid, kobo_id in inserted})
+    if changed:
+        ids = [sid for sid, _ in changed]
+        # Mapped rows are derived data: rebuild them from the new payload.
+        session.execute(delete(Household).where(Household.submission_id.in_(ids)))
+        session.execute(delete(PsksEntry).where(PsksEntry.submission_id.in_(ids)))
+        session.execute(delete(QualityFlag).where(QualityFlag.submission_id.in_(ids)))
+        session.execute(update(Submission), [{"id": sid, **v} for sid, v in changed])
+        submission_ids.update({v["kobo_id"]: sid for sid, v in changed})
+    if mapped_for:
+        _insert_mapped(session, {submission_ids[k]: m for k, m in mapped_for.items()})
+        _upsert_attachments(
+            session,
+            {submission_ids[k]: _attachment_rows(by_id[k]) for k in mapped_for},
+            replaced={sid for sid, _ in changed},
+        )
+    if reviewed_then_edited:
+        from registry import review
+
+        for sid in reviewed_then_edited:
+            submission = session.get(Submission, sid)
+            if submission is not None:
+                review.mark_changed_after_review(session, submission)
+    return counts
+
+
+def _insert_mapped(session: Session, mapped: dict[int, Any]) -> None:
+    households = [
+        {**m.household, "submission_id": sid}
+        for sid, m in mapped.items()
+        if m.household is not None
+    ]
+    household_ids: dict[int, int] = {}
+    if households:
+        result = session.execute(
+            insert(Household).returning(
+                Household.id, Household.submission_id, sort_by_parameter_order=True
+            ),
+            households,
+        )
+        household_ids = {sid: hid for hid, sid in result}
+    persons: list[dict[str, Any]] = []
+    kategori: list[list[str]] = []
+    for sid, m in mapped.items():
+        hid = household_ids.get(sid)
+        if hid is None:
+            continue
+        for person in m.persons:
+            values = {k: v for k, v in person.items() if k != "kategori"}
+            persons.append({**values, "household_id": hid, "submission_id": sid})
+            kategori.append(list(dict.fromkeys(person.get("kategori") or [])))
+    if persons:
+        person_ids = session.scalars(
+            insert(Person).returning(Person.id, sort_by_parameter_order=True), persons
+        ).all()
+        links = [
+            {"person_id": pid, "kode": kode}
+            for pid, codes in zip(person_ids, kategori, strict=True)
+            for kode in codes
+        ]
+        if links:
+            session.execute(insert(PersonKategori), links)
+    entries = [
+        {**m.psks_entry, "submission_id": sid}
+        for sid, m in mapped.items()
+        if m.psks_entry is not None
+    ]
+    if entries:
+        session.execute(insert(PsksEntry), entries)
+    flags = [
+        {
+            "submission_id": sid,
+            "field": f.field,
+            "code": f.code,
+            "message": f.message,
+            "severity": f.severity,
+        }
+        for sid, m in mapped.items()
+        for f in m.flags
+    ]
+    if flags:
+        session.execute(insert(QualityFlag), flags)
+
+
+def _upsert_attachments(
+    session: Session, wanted: dict[int, list[dict[str, Any]]], replaced: set[int]
+) -> None:
+    """Add attachments not known yet; mark those an edit removed (the local file is kept)."""
+    known: dict[tuple[int, str], int] = {}
+    if replaced:
+        known = {
+            (a.submission_id, a.uid): a.id
+            for a in session.execute(
+                select(Attachment.id, Attachment.submission_id, Attachment.uid).where(
+                    Attachment.submission_id.in_(replaced)
+                )
+            )
+        }
+    rows = []
+    seen: set[tuple[int, str]] = set()
+    for sid, items in wanted.items():
+        for item in items:
+            key = (sid, item["uid"])
+            if key in seen:
+                continue
+            seen.add(key)
+            if key not in known:
+                rows.append({**item, "submission_id": sid})
+    if rows:
+        session.execute(insert(Attachment), rows)
+    gone = [aid for key, aid in known.items() if key not in seen]
+    if gone:
+        session.execute(
+            update(Attachment).where(Attachment.id.in_(gone)).values(is_deleted_on_server=True)
+        )
+
+
+class Harvester:
+    """Runs harvests and reconciles for the forms configured in Settings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: KoboClient,
+        sessions: sessionmaker[Session],
+        *,
+        progress: bool | None = None,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.sessions = sessions
+        self.progress = sys.stderr.isatty() if progress is None else progress
+
+    # --- runs -----------------------------------------------------------------------------
+
+    def run(self, forms: Iterable[str], *, reconcile: bool = False) -> list[FormResult]:
+        """Harvest (and optionally reconcile) each form under one database lease."""
+        results = []
+        with HarvestLease(self.sessions) as lease:
+            self._flush_outbox()
+            for form in forms:
+                result = self.harvest(form, lease)
+                if reconcile and result.ok:
+                    self.reconcile(form, lease, into=result)
+                self.download_attachments(form, result)
+                results.append(result)
+        return results
+
+    def _flush_outbox(self) -> None:
+        """Send review decisions still waiting for Kobo (write-back is retried by every run)."""
+        try:
+            from harvester import writeback
+        except ImportError:  # pragma: no cover - write-back lands with the review app
+            return
+        try:
+            writeback.flush(self.sessions, self.client, self.settings)
+        except KoboError:
+            pass  # kept in the outbox; the data harvest must not wait for write-back
+
+    def _start_run(self, form: str, kind: str) -> int:
+        with self.sessions.begin() as session:
+            run = HarvestRun(form=form, kind=kind, started_at=utcnow())
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def _finish_run(self, run_id: int, result: FormResult, error: str | None) -> None:
+        with self.sessions.begin() as session:
+            session.execute(
+                update(HarvestRun)
+                .where(HarvestRun.id == run_id)
+                .values(
+                    finished_at=utcnow(),
+                    status="failed" if error else "ok",
+                    error=error,
+                    failed=result.attachments_failed,
+                )
+            )
+
+    def harvest(self, form: str, lease: HarvestLease) -> FormResult:
+        """Fetch everything above the watermark, one committed transaction per page."""
+        result = FormResult(form=form)
+        asset_uid = self.settings.asset_uid(form)
+        run_id = self._start_run(form, "harvest")
+        error = None
+        with self.sessions() as session:
+            state = session.get(HarvestState, asset_uid)
+            watermark = state.last_kobo_id if state else 0
+        bar = self._bar(form)
+        try:
+            for rows in self.client.iter_pages(asset_uid, after_id=watermark):
+                with self.sessions.begin() as session:
+                    lease.heartbeat(session)
+                    counts = store_page(session, form, asset_uid, rows)
+                    top = max(int(r["_id"]) for r in rows)
+                    self._advance_watermark(session, asset_uid, form, top)
+                    self._count(session, run_id, len(rows), counts)
+                result.fetched += len(rows)
+                result.new += counts.new
+                result.updated += counts.updated
+                result.unchanged += counts.unchanged
+                if bar is not None:
+                    bar.update(len(rows))
+        except KoboError as exc:
+            error = str(exc)
+            result.errors.append(error)
+        finally:
+            if bar is not None:
+                bar.close()
+            self._finish_run(run_id, result, error)
+        return result
+
+    def reconcile(
+        self, form: str, lease: HarvestLease, into: FormResult | None = None
+    ) -> FormResult:
+        """Find edits, deletions and validation changes made on Kobo since rows were stored."""
+        result = into if into is not None else FormResult(form=form)
+        asset_uid = self.settings.asset_uid(form)
+        run_id = self._start_run(form, "reconcile")
+        error = None
+        try:
+            remote: dict[int, tuple[str, tuple[str | None, str | None, int | None]]] = {}
+            for rows in self.client.iter_pages(asset_uid, fields=RECONCILE_FIELDS):
+                for row in rows:
+                    remote[int(row["_id"])] = (str(row.get("_uuid")), _validation(row))
+            with self.sessions() as session:
+                local = {
+                    r.kobo_id: r
+                    for r in session.execute(
+                        select(
+                            Submission.id,
+                            Submission.kobo_id,
+                            Submission.uuid,
+                            Submission.is_deleted_on_server,
+                            Submission.kobo_validation_uid,
+                            Submission.kobo_validation_by,
+                            Submission.kobo_validation_timestamp,
+                        ).where(Submission.asset_uid == asset_uid)
+                    )
+                }
+            refetch = [
+                kid
+                for kid, (uuid, _) in remote.items()
+                if kid not in local or local[kid].uuid != uuid
+            ]
+            status_only = [
+                {
+                    "id": local[kid].id,
+                    "kobo_validation_uid": val[0],
+                    "kobo_validation_by": val[1],
+                    "kobo_validation_timestamp": val[2],
+                }
+                for kid, (uuid, val) in remote.items()
+                if kid in local
+                and local[kid].uuid == uuid
+                and (
+                    local[kid].kobo_validation_uid,
+                    local[kid].kobo_validation_by,
+                    local[kid].kobo_validation_timestamp,
+                )
+                != val
+            ]
+            vanished = [
+                r.id for kid, r in local.items() if kid not in remote and not r.is_deleted_on_server
+            ]
+            for batch in _chunks(sorted(refetch), REFETCH_BATCH):
+                rows = self._fetch_ids(asset_uid, batch)
+                with self.sessions.begin() as session:
+                    lease.heartbeat(session)
+                    counts = store_page(session, form, asset_uid, rows)
+                    self._count(session, run_id, len(rows), counts)
+                result.fetched += len(rows)
+                result.new += counts.new
+                result.updated += counts.updated
+            with self.sessions.begin() as session:
+                lease.heartbeat(session)
+                if status_only:
+                    session.execute(update(Submission), status_only)
+                if vanished:
+                    session.execute(
+                        update(Submission)
+                        .where(Submission.id.in_(vanished))
+                        .values(is_deleted_on_server=True, deleted_on_server_at=utcnow())
+                    )
+                session.execute(
+                    update(HarvestRun)
+                    .where(HarvestRun.id == run_id)
+                    .values(deleted=len(vanished), updated=HarvestRun.updated + len(status_only))
+                )
+                state = session.get(HarvestState, asset_uid)
+                if state is not None:
+                    state.last_reconciled_at = utcnow()
+            result.updated += len(status_only)
+            result.deleted += len(vanished)
+            result.unchanged = (
+                max(0, len(remote) - len(refetch) - len(status_only) - result.new)
+                if into is None
+                else result.unchanged
+            )
+        except KoboError as exc:
+            error = str(exc)
+            result.errors.append(error)
+        finally:
+            self._finish_run(run_id, result, error)
+        return result
+
+    def _fetch_ids(self, asset_uid: str, ids: list[int]) -> list[dict[str, Any]]:
+        page = self.client.get_json(
+            self.client.url("data", uid=asset_uid),
+            params={
+                "format": "json",
+                "query": json.dumps({"_id": {"$in": ids}}),
+                "sort": json.dumps({"_id": 1}),
+                "limit": str(len(ids)),
+            },
+        )
+        rows = page.get("results") if isinstance(page, dict) else None
+        if not isinstance(rows, list):
+            raise KoboError(f"Kobo data page for {asset_uid} is malformed")
+        return rows
+
+    # --- attachments ----------------------------------------------------------------------
+
+    def download_attachments(self, form: str, result: FormResult) -> None:
+        """Fetch photos not downloaded yet; a failure is recorded and retried next run."""
+        media: Path = self.settings.media_dir
+        with self.sessions() as session:
+            pending = session.execute(
+                select(
+                    Attachment.id,
+                    Attachment.uid,
+                    Attachment.filename,
+                    Attachment.download_url,
+                    Submission.kobo_id,
+                    Submission.asset_uid,
+                )
+                .join(Submission, Submission.id == Attachment.submission_id)
+                .where(
+                    Submission.form == form,
+                    Attachment.is_downloaded.is_(False),
+                    Attachment.is_deleted_on_server.is_(False),
+                )
+                .order_by(Attachment.id)
+            ).all()
+        for att in pending:
+            relative = Path(att.asset_uid) / str(att.kobo_id) / f"{att.uid}_{_safe(att.filename)}"
+            values: dict[str, Any]
+            try:
+                self.client.download(att.download_url, media / relative)
+                values = {
+                    "is_downloaded": True,
+                    "local_path": relative.as_posix(),
+                    "downloaded_at": utcnow(),
+                    "last_error": None,
+                }
+            except (KoboError, OSError) as exc:
+                result.attachments_failed += 1
+                values = {"last_error": str(exc)[:500]}
+            with self.sessions.begin() as session:
+                session.execute(
+                    update(Attachment)
+                    .where(Attachment.id == att.id)
+                    .values(attempts=Attachment.attempts + 1, **values)
+                )
+
+    # --- helpers --------------------------------------------------------------------------
+
+    @staticmethod
+    def _advance_watermark(session: Session, asset_uid: str, form: str, top: int) -> None:
+        state = session.get(HarvestState, asset_uid)
+        if state is None:
+            session.add(HarvestState(asset_uid=asset_uid, form=form, last_kobo_id=top))
+        elif top > state.last_kobo_id:
+            state.last_kobo_id = top
+            state.updated_at = utcnow()
+
+    @staticmethod
+    def _count(session: Session, run_id: int, fetched: int, counts: PageCounts) -> None:
+        session.execute(
+            update(HarvestRun)
+            .where(HarvestRun.id == run_id)
+            .values(
+                fetched=HarvestRun.fetched + fetched,
+                new=HarvestRun.new + counts.new,
+                updated=HarvestRun.updated + counts.updated,
+                unchanged=HarvestRun.unchanged + counts.unchanged,
+            )
+        )
+
+    def _bar(self, form: str) -> Any:
+        if not self.progress:
+            return None
+        from tqdm import tqdm
+
+        return tqdm(desc=f"harvest {form}", unit=" subm", file=sys.stderr, leave=False)
+
+
+def _safe(name: str) -> str:
+    """A file name that cannot climb out of the media directory."""
+    cleaned = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name).name)
+    return cleaned.lstrip(".") or "file"
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
