@@ -1,0 +1,352 @@
+"""select() builders shared by the pages, the API, photos, the dashboard and exports.
+
+`scope(user)` is THE place where a user's wilayah limits what they may see: every query that
+returns submissions goes through it, so a filter means the same thing everywhere and a row outside
+a user's wilayah is simply not found.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, exists, false, func, or_, select, true
+from sqlalchemy.orm import Session, selectinload
+
+from registry import kategori, wilayah
+from registry.models import (
+    FORMS,
+    STATUSES,
+    Household,
+    OutboxItem,
+    Person,
+    PersonKategori,
+    PsksEntry,
+    Submission,
+    User,
+)
+
+KABUPATEN_ROLES = ("admin", "dinsos", "pimpinan")
+# Roles that may see personal data (names, NIK, photos); pimpinan sees totals only.
+PERSONAL_DATA_ROLES = ("admin", "dinsos", "kecamatan", "desa")
+# Dates typed in filters are Bengkayang dates (WIB, UTC+7, no daylight saving).
+WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
+SORTS: dict[str, tuple[Any, ...]] = {
+    "-submitted_at": (Submission.submitted_at.desc(), Submission.id.desc()),
+    "submitted_at": (Submission.submitted_at.asc(), Submission.id.asc()),
+    "status": (Submission.status.asc(), Submission.id.desc()),
+    "kode_desa": (Submission.kode_desa.asc(), Submission.id.desc()),
+    "-id": (Submission.id.desc(),),
+    "id": (Submission.id.asc(),),
+}
+MAX_PER_PAGE = 200
+
+
+def scope(user: User) -> ColumnElement[bool]:
+    """The rows of `submission` that `user` may see at all: kabupaten, kecamatan or desa."""
+    if not user.is_active:
+        return false()
+    if user.role in KABUPATEN_ROLES:
+        return true()
+    if user.role == "kecamatan" and user.wilayah:
+        return Submission.kode_kecamatan == user.wilayah
+    if user.role == "desa" and user.wilayah:
+        return Submission.kode_desa == user.wilayah
+    return false()
+
+
+def in_scope(session: Session, user: User, submission: Submission) -> bool:
+    """Whether `submission` lies inside `user`'s scope, asked through the same `scope()`."""
+    found = session.scalar(select(Submission.id).where(Submission.id == submission.id, scope(user)))
+    return found is not None
+
+
+def may_see_personal_data(user: User) -> bool:
+    return user.is_active and user.role in PERSONAL_DATA_ROLES
+
+
+class FilterError(ValueError):
+    """A filter value that cannot be used; the message names it, in Bahasa Indonesia."""
+
+
+@dataclass(frozen=True)
+class SubmissionFilter:
+    form: str | None = None
+    status: str | None = None
+    kecamatan: str | None = None
+    desa: str | None = None
+    kategori: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    petugas: str | None = None
+    q: str | None = None
+    sort: str = "-submitted_at"
+    page: int = 1
+    per_page: int = 25
+    errors: tuple[str, ...] = field(default=(), compare=False)
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> SubmissionFilter:
+        """Parse query-string arguments; unusable values are dropped and named in `errors`."""
+        errors: list[str] = []
+
+        def text(name: str) -> str | None:
+            value = (args.get(name) or "").strip()
+            return value or None
+
+        def choice(name: str, allowed: Sequence[str] | Mapping[str, Any]) -> str | None:
+            value = text(name)
+            if value is not None and value not in allowed:
+                errors.append(f"nilai {name} tidak dikenal: {value}")
+                return None
+            return value
+
+        def date(name: str) -> dt.date | None:
+            value = text(name)
+            if value is None:
+                return None
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                errors.append(f"{name} harus tanggal TTTT-BB-HH, bukan {value}")
+                return None
+
+        def number(name: str, default: int, upper: int) -> int:
+            value = text(name)
+            if value is None:
+                return default
+            if not value.isdigit() or int(value) < 1:
+                errors.append(f"{name} harus bilangan bulat positif, bukan {value}")
+                return default
+            return min(int(value), upper)
+
+        kategori_codes = {**kategori.ppks(), **kategori.psks()}
+        sort = text("sort") or "-submitted_at"
+        if sort not in SORTS:
+            errors.append(f"urutan tidak dikenal: {sort}")
+            sort = "-submitted_at"
+        return cls(
+            form=choice("form", FORMS),
+            status=choice("status", STATUSES),
+            kecamatan=choice("kecamatan", wilayah.kecamatan()),
+            desa=choice("desa", wilayah.desa()),
+            kategori=choice("kategori", kategori_codes),
+            date_from=date("dari"),
+            date_to=date("sampai"),
+            petugas=text("petugas"),
+            q=text("q"),
+            sort=sort,
+            page=number("page", 1, 10**6),
+            per_page=number("per_page", 25, MAX_PER_PAGE),
+            errors=tuple(errors),
+        )
+
+    def args(self, **overrides: Any) -> dict[str, Any]:
+        """Query-string arguments that reproduce this filter (for links and bulk forms)."""
+        f = replace(self, **overrides) if overrides else self
+        out: dict[str, Any] = {
+            "form": f.form,
+            "status": f.status,
+            "kecamatan": f.kecamatan,
+            "desa": f.desa,
+            "kategori": f.kategori,
+            "dari": f.date_from.isoformat() if f.date_from else None,
+            "sampai": f.date_to.isoformat() if f.date_to else None,
+            "petugas": f.petugas,
+            "q": f.q,
+            "sort": f.sort if f.sort != "-submitted_at" else None,
+            "page": f.page if f.page != 1 else None,
+            "per_page": f.per_page if f.per_page != 25 else None,
+        }
+        return {k: v for k, v in out.items() if v is not None}
+
+
+def _wib_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), WIB).astimezone(dt.UTC)
+
+
+def _search(q: str) -> ColumnElement[bool]:
+    """NIK / No KK when the text is digits, otherwise a name (person, PSKS or lembaga)."""
+    if q.isdigit():
+        person = exists().where(Person.submission_id == Submission.id, Person.nik.startswith(q))
+        psks = exists().where(PsksEntry.submission_id == Submission.id, PsksEntry.nik.startswith(q))
+        kk = exists().where(Household.submission_id == Submission.id, Household.no_kk.startswith(q))
+        return or_(person, psks, kk)
+    person = exists().where(
+        Person.submission_id == Submission.id, Person.nama.icontains(q, autoescape=True)
+    )
+    psks = exists().where(
+        PsksEntry.submission_id == Submission.id,
+        or_(
+            PsksEntry.nama.icontains(q, autoescape=True),
+            PsksEntry.nama_lembaga.icontains(q, autoescape=True),
+        ),
+    )
+    return or_(person, psks)
+
+
+def _kategori(kode: str) -> ColumnElement[bool]:
+    ppks = exists().where(
+        Person.submission_id == Submission.id,
+        PersonKategori.person_id == Person.id,
+        PersonKategori.kode == kode,
+    )
+    psks = exists().where(PsksEntry.submission_id == Submission.id, PsksEntry.kategori_psks == kode)
+    return or_(ppks, psks)
+
+
+def conditions(user: User, f: SubmissionFilter, *, with_status: bool = True) -> list[Any]:
+    """The WHERE clauses of `f` inside `user`'s scope."""
+    where: list[Any] = [scope(user)]
+    if f.form:
+        where.append(Submission.form == f.form)
+    if f.status and with_status:
+        where.append(Submission.status == f.status)
+    if f.kecamatan:
+        where.append(Submission.kode_kecamatan == f.kecamatan)
+    if f.desa:
+        where.append(Submission.kode_desa == f.desa)
+    if f.kategori:
+        where.append(_kategori(f.kategori))
+    if f.date_from:
+        where.append(Submission.submitted_at >= _wib_start(f.date_from))
+    if f.date_to:
+        where.append(Submission.submitted_at < _wib_start(f.date_to + dt.timedelta(days=1)))
+    if f.petugas:
+        where.append(Submission.nama_petugas.icontains(f.petugas, autoescape=True))
+    if f.q:
+        where.append(_search(f.q))
+    return where
+
+
+def submissions(user: User, f: SubmissionFilter) -> Select[tuple[Submission]]:
+    """Submissions matching `f` in `user`'s scope, sorted, with no paging."""
+    return select(Submission).where(*conditions(user, f)).order_by(*SORTS[f.sort])
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Submission]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+def page_submissions(session: Session, user: User, f: SubmissionFilter) -> Page:
+    total = session.scalar(select(func.count(Submission.id)).where(*conditions(user, f))) or 0
+    stmt = (
+        submissions(user, f)
+        .options(
+            selectinload(Submission.household).selectinload(Household.persons),
+            selectinload(Submission.psks_entry),
+        )
+        .limit(f.per_page)
+        .offset((f.page - 1) * f.per_page)
+    )
+    return Page(list(session.scalars(stmt)), total, f.page, f.per_page)
+
+
+def matching_ids(session: Session, user: User, f: SubmissionFilter) -> list[int]:
+    """Ids of every submission matching `f` (for "all that match the filter" bulk actions)."""
+    stmt = select(Submission.id).where(*conditions(user, f)).order_by(Submission.id)
+    return list(session.scalars(stmt))
+
+
+def status_counts(session: Session, user: User, f: SubmissionFilter) -> dict[str, int]:
+    """Counts per review status for `f`, ignoring its own status filter."""
+    stmt = (
+        select(Submission.status, func.count(Submission.id))
+        .where(*conditions(user, f, with_status=False))
+        .group_by(Submission.status)
+    )
+    counts = dict.fromkeys(STATUSES, 0)
+    counts.update({status: n for status, n in session.execute(stmt)})
+    return counts
+
+
+def get_submission(session: Session, user: User, submission_id: int) -> Submission | None:
+    """One submission with its rows, or None when it does not exist or lies outside the scope."""
+    stmt = (
+        select(Submission)
+        .where(Submission.id == submission_id, scope(user))
+        .options(
+            selectinload(Submission.household)
+            .selectinload(Household.persons)
+            .selectinload(Person.kategori),
+            selectinload(Submission.psks_entry),
+            selectinload(Submission.attachments),
+            selectinload(Submission.flags),
+        )
+    )
+    return session.scalar(stmt)
+
+
+def latest_outbox(session: Session, submission_id: int) -> OutboxItem | None:
+    """The newest write-back item of a submission: tells whether Kobo has the decision yet."""
+    stmt = (
+        select(OutboxItem)
+        .where(OutboxItem.submission_id == submission_id)
+        .order_by(OutboxItem.id.desc())
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def _grouped(session: Session, user: User, column: Any) -> dict[str, int]:
+    stmt = (
+        select(column, func.count(Submission.id))
+        .where(scope(user))
+        .group_by(column)
+        .order_by(column)
+    )
+    return {key or "": n for key, n in session.execute(stmt)}
+
+
+def stats(session: Session, user: User) -> dict[str, Any]:
+    """Totals by form, status and kecamatan inside `user`'s scope (no personal data)."""
+    by_status = dict.fromkeys(STATUSES, 0)
+    by_status.update(_grouped(session, user, Submission.status))
+    by_kec_status: dict[str, dict[str, int]] = {}
+    stmt = (
+        select(Submission.kode_kecamatan, Submission.status, func.count(Submission.id))
+        .where(scope(user))
+        .group_by(Submission.kode_kecamatan, Submission.status)
+    )
+    for kode, status, n in session.execute(stmt):
+        by_kec_status.setdefault(kode or "", dict.fromkeys(STATUSES, 0))[status] = n
+    return {
+        "total": sum(by_status.values()),
+        "by_form": {**dict.fromkeys(FORMS, 0), **_grouped(session, user, Submission.form)},
+        "by_status": by_status,
+        "by_kecamatan": _grouped(session, user, Submission.kode_kecamatan),
+        "by_kecamatan_status": dict(sorted(by_kec_status.items())),
+    }
+
+
+def kategori_counts(session: Session, user: User) -> dict[str, int]:
+    """Persons per PPKS category and PSKS per category inside the scope (totals only)."""
+    ppks = (
+        select(PersonKategori.kode, func.count(PersonKategori.person_id))
+        .join(Person, Person.id == PersonKategori.person_id)
+        .join(Submission, Submission.id == Person.submission_id)
+        .where(scope(user), Submission.is_deleted_on_server.is_(False))
+        .group_by(PersonKategori.kode)
+    )
+    psks = (
+        select(PsksEntry.kategori_psks, func.count(PsksEntry.id))
+        .join(Submission, Submission.id == PsksEntry.submission_id)
+        .where(scope(user), Submission.is_deleted_on_server.is_(False))
+        .group_by(PsksEntry.kategori_psks)
+    )
+    out: dict[str, int] = {}
+    for kode, n in [*session.execute(ppks), *session.execute(psks)]:
+        if kode:
+            out[kode] = out.get(kode, 0) + n
+    return out
