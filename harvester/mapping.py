@@ -1,0 +1,455 @@
+"""Raw Kobo JSON -> registry rows: pure functions, no database, no HTTP, and nothing raises.
+
+A submission from an older form version, with fields missing or extra, maps what it can. A value
+of the wrong kind (a number, list or dict where text was expected, 10 kB of text, a repeat that
+is a dict, a garbage geopoint) is stored whole, as text where the column is text, and flagged;
+the raw payload, kept beside the rows, holds everything else. Column names are exactly those of
+`registry.models`; data paths come from `xlsforms.fields`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from registry import quality
+from registry.models import Household, Person, PersonKategori, PsksEntry, Submission
+from registry.quality import Flag, repeat_path
+from xlsforms import fields as f
+
+__all__ = ["Flag", "Mapped", "map_submission", "payload_hash", "system_fields"]
+
+LONG_TEXT = 2000  # characters; longer answers are kept whole but pointed out to reviewers
+KATEGORI_KODE_MAX: int = PersonKategori.__table__.c.kode.type.length
+
+HOUSEHOLD_COLUMNS = tuple(
+    c.name for c in Household.__table__.columns if c.name not in ("id", "submission_id")
+)
+PERSON_COLUMNS = tuple(
+    c.name
+    for c in Person.__table__.columns
+    if c.name not in ("id", "household_id", "submission_id")
+)
+PSKS_COLUMNS = tuple(
+    c.name for c in PsksEntry.__table__.columns if c.name not in ("id", "submission_id")
+)
+
+
+@dataclass
+class Mapped:
+    """The rows one submission maps to; `flags` become `QualityFlag` rows."""
+
+    submission: dict[str, Any]  # kode_kecamatan, kode_desa, nama_petugas
+    household: dict[str, Any] | None = None  # Household columns (PPKS)
+    persons: list[dict[str, Any]] = field(default_factory=list)  # Person columns + "kategori"
+    psks_entry: dict[str, Any] | None = None  # PsksEntry columns (PSKS)
+    flags: list[Flag] = field(default_factory=list)
+
+
+# --- values -------------------------------------------------------------------------------------
+
+
+class _Reader:
+    """Reads answers from one dict (the submission, or one repeat item), collecting flags."""
+
+    def __init__(self, data: dict[str, Any], flags: list[Flag], at: Callable[[str], str]):
+        self.data = data
+        self.flags = flags
+        self.at = at  # data path -> flag field (adds the repeat position inside a repeat)
+
+    def raw(self, path: str) -> Any:
+        """The answer at `path`; an older form version may have had the question in another
+        group, so fall back to the one key with the same question name."""
+        if path in self.data:
+            return self.data[path]
+        leaf = path.rsplit("/", 1)[-1]
+        matches = [
+            k
+            for k in self.data
+            if isinstance(k, str) and not k.startswith("_") and k.rsplit("/", 1)[-1] == leaf
+        ]
+        return self.data[matches[0]] if len(matches) == 1 else None
+
+    def text(self, path: str) -> str | None:
+        """The answer as text, whole: Kobo sends strings; anything else is serialised and
+        flagged, never dropped or cut."""
+        return as_text(self.raw(path), self.at(path), self.flags)
+
+
+def as_text(value: Any, where: str, flags: list[Flag]) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value
+    else:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+        kind = (
+            "daftar" if isinstance(value, list) else "objek" if isinstance(value, dict) else "angka"
+        )
+        flags.append(
+            Flag(
+                where,
+                "bukan_teks",
+                f"Isian berupa {kind}, bukan teks; disimpan sebagai teks.",
+                "warning",
+            )
+        )
+    if len(text) > LONG_TEXT:
+        flags.append(
+            Flag(
+                where,
+                "teks_panjang",
+                f"Isian sangat panjang ({len(text)} karakter); disimpan utuh, periksa isinya.",
+                "warning",
+            )
+        )
+    return text
+
+
+def parse_geopoint(
+    value: str | None, where: str, flags: list[Flag]
+) -> tuple[float | None, float | None, float | None]:
+    """ODK geopoint "lat lon alt acc" -> (latitude, longitude, accuracy); garbage is flagged."""
+    if value is None:
+        return None, None, None
+    parts = value.split()
+    try:
+        numbers = [float(p) for p in parts[:4]]
+    except ValueError:
+        numbers = []
+    ok = len(numbers) >= 2 and all(math.isfinite(n) for n in numbers)
+    if ok and -90 <= numbers[0] <= 90 and -180 <= numbers[1] <= 180:
+        accuracy = numbers[3] if len(numbers) >= 4 and numbers[3] >= 0 else None
+        return numbers[0], numbers[1], accuracy
+    flags.append(
+        Flag(
+            where,
+            "lokasi_tidak_valid",
+            f"Lokasi {quality.short(value)!r} bukan titik GPS (lintang bujur ketinggian akurasi).",
+        )
+    )
+    return None, None, None
+
+
+def _fits(column: Any, value: str | None) -> str | None:
+    """`value` if it fits the String(n) column, else None: the column is a filter, not storage,
+    and the full value is kept in the mapped rows and the raw payload."""
+    length = getattr(column.type, "length", None)
+    return value if value is None or length is None or len(value) <= length else None
+
+
+# --- system fields ------------------------------------------------------------------------------
+
+
+def payload_hash(payload: Any) -> str:
+    """sha256 hex of the canonical JSON (sorted keys, compact, UTF-8)."""
+    canonical = json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def parse_submission_time(value: Any) -> dt.datetime | None:
+    """Kobo `_submission_time` ("YYYY-MM-DDTHH:MM:SS", UTC without offset) as aware UTC."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def _system(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Flag]]:
+    flags: list[Flag] = []
+
+    def text(key: str, column: Any) -> str | None:
+        value = payload.get(key)
+        if value is None or isinstance(value, dict | list):
+            return None
+        out = _fits(column, str(value))
+        if out is None:
+            flags.append(
+                Flag(key, "sistem_tidak_valid", f"Nilai sistem {key} terlalu panjang; diabaikan.")
+            )
+        return out
+
+    kobo_id: int | None = None
+    raw_id = payload.get("_id")
+    if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+        kobo_id = raw_id
+    elif isinstance(raw_id, str) and raw_id.strip().isascii() and raw_id.strip().isdigit():
+        kobo_id = int(raw_id.strip())
+    else:
+        flags.append(
+            Flag("_id", "sistem_tidak_valid", "Nomor _id Kobo tidak ada atau bukan angka.")
+        )
+
+    uuid = text("_uuid", Submission.uuid)
+    if uuid is None:
+        instance_id = payload.get("meta/instanceID")
+        if isinstance(instance_id, str) and instance_id.strip():
+            uuid = _fits(Submission.uuid, instance_id.strip().removeprefix("uuid:"))
+    if uuid is None:
+        # The column is required and `_uuid` changes on every edit: a content hash does both.
+        uuid = payload_hash(payload)
+        flags.append(
+            Flag("_uuid", "sistem_tidak_valid", "_uuid tidak ada; diganti sidik isi kiriman.")
+        )
+    root_uuid = text("meta/rootUuid", Submission.root_uuid)
+    if root_uuid is None and "meta/deprecatedID" not in payload:
+        root_uuid = f"uuid:{uuid}"  # older servers: an unedited submission is its own root
+
+    raw_time = payload.get("_submission_time")
+    submitted_at = parse_submission_time(raw_time)
+    if submitted_at is None:
+        flags.append(
+            Flag(
+                "_submission_time",
+                "waktu_kirim_tidak_valid",
+                f"Waktu kirim {quality.short(raw_time)!r} tidak dapat dibaca.",
+            )
+        )
+
+    validation = payload.get("_validation_status")
+    if not isinstance(validation, dict):
+        validation = {}
+    val_uid = validation.get("uid")
+    val_by = validation.get("by_whom")
+    val_ts = validation.get("timestamp")
+    values = {
+        "kobo_id": kobo_id,
+        "uuid": uuid,
+        "root_uuid": root_uuid,
+        "submitted_at": submitted_at,
+        "submitted_by": text("_submitted_by", Submission.submitted_by),
+        "form_version": text("__version__", Submission.form_version),
+        "kobo_validation_uid": _fits(
+            Submission.kobo_validation_uid, str(val_uid) if val_uid is not None else None
+        ),
+        "kobo_validation_by": _fits(
+            Submission.kobo_validation_by, str(val_by) if val_by is not None else None
+        ),
+        "kobo_validation_timestamp": int(val_ts)
+        if isinstance(val_ts, int | float)
+        and not isinstance(val_ts, bool)
+        and math.isfinite(val_ts)
+        else None,
+    }
+    return values, flags
+
+
+def system_fields(payload: dict[str, Any]) -> dict[str, Any]:
+    """The Submission columns read from Kobo's system keys (`_id`, `_uuid`, `meta/rootUuid`, ...).
+    Always the same keys; a value that cannot be read is None (`uuid` falls back to a hash)."""
+    if not isinstance(payload, dict):
+        payload = {}
+    return _system(payload)[0]
+
+
+# --- forms --------------------------------------------------------------------------------------
+
+
+def _reference_date(
+    payload: dict[str, Any], submitted_at: dt.datetime | None, today: dt.date
+) -> dt.date:
+    """The day ages are counted on: the visit (`today` question), else the submission date."""
+    visit = quality.parse_date(payload.get(f.TODAY))
+    if visit is not None:
+        return visit
+    return submitted_at.date() if submitted_at is not None else today
+
+
+def _wilayah(r: _Reader) -> tuple[str | None, str | None]:
+    return r.text(f.KECAMATAN), r.text(f.DESA)
+
+
+def _members(value: Any, flags: list[Flag]) -> list[tuple[int, dict[str, Any]]]:
+    """(position, item) of the member repeat. Kobo sends a list of dicts; a lone dict is read as
+    one member; anything else is flagged and left in the raw payload."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        flags.append(
+            Flag(
+                f.ANGGOTA,
+                "anggota_bukan_daftar",
+                "Daftar anggota dikirim sebagai satu objek, bukan daftar; dibaca sebagai "
+                "1 anggota.",
+                "warning",
+            )
+        )
+        return [(1, value)]
+    if not isinstance(value, list):
+        flags.append(
+            Flag(
+                f.ANGGOTA,
+                "anggota_tidak_valid",
+                "Daftar anggota tidak dapat dibaca; lihat data asli kiriman.",
+            )
+        )
+        return []
+    out = []
+    for position, item in enumerate(value, start=1):
+        if isinstance(item, dict):
+            out.append((position, item))
+        else:
+            flags.append(
+                Flag(
+                    f"{f.ANGGOTA}[{position}]",
+                    "anggota_tidak_valid",
+                    f"Anggota ke-{position} tidak dapat dibaca; lihat data asli kiriman.",
+                )
+            )
+    return out
+
+
+_PERSON_PATHS = {
+    "nik": f.NIK,
+    "nama": f.NAMA,
+    "jenis_kelamin": f.JENIS_KELAMIN,
+    "tempat_lahir": f.TEMPAT_LAHIR,
+    "tanggal_lahir": f.TANGGAL_LAHIR,
+    "hubungan": f.HUBUNGAN,
+    "status_perkawinan": f.STATUS_PERKAWINAN,
+    "pendidikan": f.PENDIDIKAN,
+    "pekerjaan": f.PEKERJAAN,
+    "nama_ibu_kandung": f.NAMA_IBU_KANDUNG,
+    "jenis_disabilitas": f.JENIS_DISABILITAS,
+    "kategori_ppks": f.KATEGORI_PPKS,
+}
+
+
+def _person(position: int, item: dict[str, Any], flags: list[Flag]) -> tuple[dict[str, Any], Any]:
+    r = _Reader(item, flags, lambda path: repeat_path(path, position))
+    row: dict[str, Any] = dict.fromkeys(PERSON_COLUMNS)
+    row["position"] = position
+    for column, path in _PERSON_PATHS.items():
+        row[column] = r.text(path)
+    row["tanggal_lahir_date"] = quality.parse_date(row["tanggal_lahir"])
+    # PersonKategori rows are for filters: unknown codes are kept (and flagged by the rules) as
+    # long as they fit the column; the full answer stays in kategori_ppks.
+    row["kategori"] = [
+        code
+        for code in quality.kategori_codes(row["kategori_ppks"])
+        if len(code) <= KATEGORI_KODE_MAX
+    ]
+    return row, r.raw(f.UMUR)
+
+
+def _map_ppks(payload: dict[str, Any], flags: list[Flag], on: dt.date) -> Mapped:
+    r = _Reader(payload, flags, lambda path: path)
+    kecamatan, desa = _wilayah(r)
+    lokasi = r.text(f.LOKASI)
+    lat, lon, acc = parse_geopoint(lokasi, f.LOKASI, flags)
+    household: dict[str, Any] = dict.fromkeys(HOUSEHOLD_COLUMNS)
+    household.update(
+        no_kk=r.text(f.NO_KK),
+        kode_kecamatan=kecamatan,
+        kode_desa=desa,
+        dusun=r.text(f.DUSUN),
+        rt=r.text(f.RT),
+        rw=r.text(f.RW),
+        alamat=r.text(f.ALAMAT),
+        latitude=lat,
+        longitude=lon,
+        gps_accuracy=acc,
+        foto_rumah=r.text(f.FOTO_RUMAH),
+    )
+    persons: list[dict[str, Any]] = []
+    umur: dict[int, Any] = {}
+    for position, item in _members(r.raw(f.ANGGOTA), flags):
+        row, age = _person(position, item, flags)
+        persons.append(row)
+        umur[position] = age
+    flags += quality.check_consent(r.raw(f.PERSETUJUAN))
+    flags += quality.check_household(household, persons, on=on, umur=umur)
+    return Mapped(
+        submission=_submission_columns(r, kecamatan, desa),
+        household=household,
+        persons=persons,
+    )
+
+
+def _map_psks(payload: dict[str, Any], flags: list[Flag], on: dt.date) -> Mapped:
+    r = _Reader(payload, flags, lambda path: path)
+    kecamatan, desa = _wilayah(r)
+    lat, lon, _acc = parse_geopoint(r.text(f.LOKASI), f.LOKASI, flags)
+    entry: dict[str, Any] = dict.fromkeys(PSKS_COLUMNS)
+    entry.update(
+        kategori_psks=r.text(f.KATEGORI_PSKS),
+        jenis_subjek=r.text(f.JENIS_SUBJEK),
+        kode_kecamatan=kecamatan,
+        kode_desa=desa,
+        alamat=r.text(f.ALAMAT),
+        latitude=lat,
+        longitude=lon,
+        nik=r.text(f.PSKS_NIK),
+        nama=r.text(f.PSKS_NAMA),
+        jenis_kelamin=r.text(f.PSKS_JENIS_KELAMIN),
+        tanggal_lahir=r.text(f.PSKS_TANGGAL_LAHIR),
+        no_hp=r.text(f.PSKS_HP),
+        pelatihan=r.text(f.PSKS_PELATIHAN),
+        no_kk=r.text(f.PSKS_NO_KK),
+        nama_lembaga=r.text(f.LEMBAGA_NAMA),
+        no_registrasi=r.text(f.LEMBAGA_NO_REGISTRASI),
+        nama_ketua=r.text(f.LEMBAGA_KETUA),
+        jumlah_anggota=r.text(f.LEMBAGA_JUMLAH_ANGGOTA),
+        bidang_layanan=r.text(f.LEMBAGA_BIDANG),
+    )
+    flags += quality.check_consent(r.raw(f.PERSETUJUAN))
+    flags += quality.check_psks(entry, on=on)
+    return Mapped(submission=_submission_columns(r, kecamatan, desa), psks_entry=entry)
+
+
+def _submission_columns(r: _Reader, kecamatan: str | None, desa: str | None) -> dict[str, Any]:
+    return {
+        "kode_kecamatan": _fits(Submission.kode_kecamatan, kecamatan),
+        "kode_desa": _fits(Submission.kode_desa, desa),
+        "nama_petugas": r.text(f.NAMA_PETUGAS),
+    }
+
+
+_MAPPERS = {"ppks": _map_ppks, "psks": _map_psks}
+
+
+def map_submission(form: str, payload: dict[str, Any], *, today: dt.date | None = None) -> Mapped:
+    """The registry rows and quality flags of one Kobo submission of `form` ("ppks"|"psks").
+
+    Ages for the category rules are counted on the visit date (`today` question), else the
+    submission date, else `today` (default: the current date).
+    """
+    flags: list[Flag] = []
+    empty = {"kode_kecamatan": None, "kode_desa": None, "nama_petugas": None}
+    if not isinstance(payload, dict):
+        flags.append(Flag("", "kiriman_tidak_valid", "Kiriman bukan objek JSON; tidak dipetakan."))
+        return Mapped(submission=empty, flags=flags)
+    mapper = _MAPPERS.get(form)
+    if mapper is None:
+        flags.append(
+            Flag("", "form_tidak_dikenal", f"Formulir {quality.short(form)!r} tidak dikenal.")
+        )
+        return Mapped(submission=empty, flags=flags)
+    system, system_flags = _system(payload)
+    flags += system_flags
+    on = _reference_date(payload, system["submitted_at"], today or dt.date.today())
+    try:
+        mapped = mapper(payload, flags, on)
+        mapped.flags = flags
+        return mapped
+    except Exception as exc:  # a bug here must not drop a submission from the field
+        flags.append(
+            Flag(
+                "",
+                "pemetaan_gagal",
+                f"Kiriman tidak dapat dipetakan ({type(exc).__name__}); data asli tetap tersimpan.",
+            )
+        )
+        return Mapped(submission=empty, flags=flags)
