@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,8 @@ from xlsforms import fields as f
 
 __all__ = ["Flag", "Mapped", "map_submission", "payload_hash", "system_fields"]
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+BIGINT_MAX = 2**63 - 1
 LONG_TEXT = 2000  # characters; longer answers are kept whole but pointed out to reviewers
 KATEGORI_KODE_MAX: int = PersonKategori.__table__.c.kode.type.length
 
@@ -82,6 +85,7 @@ class _Reader:
 
 
 def as_text(value: Any, where: str, flags: list[Flag]) -> str | None:
+    """`value` as text for a Text column: whole, never cut; anything odd is flagged."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -96,6 +100,19 @@ def as_text(value: Any, where: str, flags: list[Flag]) -> str | None:
                 where,
                 "bukan_teks",
                 f"Isian berupa {kind}, bukan teks; disimpan sebagai teks.",
+                "warning",
+            )
+        )
+    if _UNSTORABLE.search(text):
+        # NUL and lone surrogates cannot be stored as text (PostgreSQL, UTF-8); XML from ODK
+        # never carries them, so this is damage, shown to the reviewer rather than a crash.
+        text = _UNSTORABLE.sub("\ufffd", text)
+        flags.append(
+            Flag(
+                where,
+                "karakter_tidak_sah",
+                "Isian memuat karakter yang tidak dapat disimpan; diganti dengan tanda "
+                "pengganti (U+FFFD).",
                 "warning",
             )
         )
@@ -160,11 +177,29 @@ def parse_submission_time(value: Any) -> dt.datetime | None:
         return None
     try:
         parsed = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=dt.UTC)
+        return parsed.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
         return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+
+
+def _bigint(value: Any) -> int | None:
+    """`value` as a BIGINT column value, or None when it is not a whole number that fits."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return None
+    number = int(value)
+    return number if -BIGINT_MAX - 1 <= number <= BIGINT_MAX else None
+
+
+def _system_text(value: Any, column: Any) -> str | None:
+    """A system value as text that fits its String(n) column, else None."""
+    if value is None or isinstance(value, dict | list):
+        return None
+    text = _fits(column, str(value))
+    return None if text is None or _UNSTORABLE.search(text) else text
 
 
 def _system(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Flag]]:
@@ -172,22 +207,16 @@ def _system(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Flag]]:
 
     def text(key: str, column: Any) -> str | None:
         value = payload.get(key)
-        if value is None or isinstance(value, dict | list):
-            return None
-        out = _fits(column, str(value))
-        if out is None:
-            flags.append(
-                Flag(key, "sistem_tidak_valid", f"Nilai sistem {key} terlalu panjang; diabaikan.")
-            )
+        out = _system_text(value, column)
+        if out is None and value is not None:
+            flags.append(Flag(key, "sistem_tidak_valid", f"Nilai sistem {key} tidak dapat dibaca."))
         return out
 
-    kobo_id: int | None = None
     raw_id = payload.get("_id")
-    if isinstance(raw_id, int) and not isinstance(raw_id, bool):
-        kobo_id = raw_id
-    elif isinstance(raw_id, str) and raw_id.strip().isascii() and raw_id.strip().isdigit():
-        kobo_id = int(raw_id.strip())
-    else:
+    if isinstance(raw_id, str) and raw_id.strip().isascii() and raw_id.strip().isdigit():
+        raw_id = int(raw_id.strip())
+    kobo_id = _bigint(raw_id)
+    if kobo_id is None:
         flags.append(
             Flag("_id", "sistem_tidak_valid", "Nomor _id Kobo tidak ada atau bukan angka.")
         )
@@ -195,8 +224,8 @@ def _system(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Flag]]:
     uuid = text("_uuid", Submission.uuid)
     if uuid is None:
         instance_id = payload.get("meta/instanceID")
-        if isinstance(instance_id, str) and instance_id.strip():
-            uuid = _fits(Submission.uuid, instance_id.strip().removeprefix("uuid:"))
+        if isinstance(instance_id, str):
+            uuid = _system_text(instance_id.strip().removeprefix("uuid:") or None, Submission.uuid)
     if uuid is None:
         # The column is required and `_uuid` changes on every edit: a content hash does both.
         uuid = payload_hash(payload)
@@ -221,9 +250,6 @@ def _system(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Flag]]:
     validation = payload.get("_validation_status")
     if not isinstance(validation, dict):
         validation = {}
-    val_uid = validation.get("uid")
-    val_by = validation.get("by_whom")
-    val_ts = validation.get("timestamp")
     values = {
         "kobo_id": kobo_id,
         "uuid": uuid,
@@ -231,17 +257,11 @@ def _system(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Flag]]:
         "submitted_at": submitted_at,
         "submitted_by": text("_submitted_by", Submission.submitted_by),
         "form_version": text("__version__", Submission.form_version),
-        "kobo_validation_uid": _fits(
-            Submission.kobo_validation_uid, str(val_uid) if val_uid is not None else None
+        "kobo_validation_uid": _system_text(validation.get("uid"), Submission.kobo_validation_uid),
+        "kobo_validation_by": _system_text(
+            validation.get("by_whom"), Submission.kobo_validation_by
         ),
-        "kobo_validation_by": _fits(
-            Submission.kobo_validation_by, str(val_by) if val_by is not None else None
-        ),
-        "kobo_validation_timestamp": int(val_ts)
-        if isinstance(val_ts, int | float)
-        and not isinstance(val_ts, bool)
-        and math.isfinite(val_ts)
-        else None,
+        "kobo_validation_timestamp": _bigint(validation.get("timestamp")),
     }
     return values, flags
 

@@ -135,7 +135,7 @@ def check_tanggal_lahir(field: str, raw: Any, born: dt.date | None, on: dt.date)
             Flag(
                 field,
                 "tanggal_lahir_tidak_valid",
-                f"Tanggal lahir {short(raw)!r} bukan tanggal (format TTTT-BB-HH).",
+                "Tanggal lahir bukan tanggal (format TTTT-BB-HH).",
             )
         ]
     if born > on:
@@ -166,7 +166,7 @@ def check_jenis_kelamin(field: str, value: Any) -> list[Flag]:
             Flag(
                 field,
                 "jenis_kelamin_tidak_valid",
-                f"Jenis kelamin {short(value)!r} bukan L atau P.",
+                "Jenis kelamin bukan L atau P.",
             )
         ]
     return []
