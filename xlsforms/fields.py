@@ -39,11 +39,14 @@ PEKERJAAN = A + "pekerjaan"
 NAMA_IBU_KANDUNG = A + "nama_ibu_kandung"
 KATEGORI_PPKS = A + "kategori_ppks"  # space-separated codes of ppks_kategori.csv
 JENIS_DISABILITAS = A + "jenis_disabilitas"
+JENIS_PERLINDUNGAN_KHUSUS = A + "jenis_perlindungan_khusus"  # AMPK situation (PP 78/2021)
+JUMLAH_ANGGOTA = "keluarga/jumlah_anggota"  # calculated: number of members in the repeat
 RUMAH_LANTAI = "rumah/lantai"
 RUMAH_DINDING = "rumah/dinding"
 RUMAH_ATAP = "rumah/atap"
 RUMAH_AIR = "rumah/sumber_air"
 RUMAH_PENERANGAN = "rumah/penerangan"
+RUMAH_LUAS_LANTAI = "rumah/luas_lantai"  # m2, decimal
 BENCANA_JENIS = "bencana/jenis_bencana"
 BENCANA_TANGGAL = "bencana/tanggal_bencana"
 MUSDES_NOMOR = "musdes/nomor_ba"
@@ -60,12 +63,15 @@ PSKS_TANGGAL_LAHIR = P + "tanggal_lahir"
 PSKS_HP = P + "no_hp"
 PSKS_PELATIHAN = P + "pelatihan"
 PSKS_NO_KK = "keluarga_psks/no_kk"
+PSKS_JUMLAH_ANGGOTA_KELUARGA = "keluarga_psks/jumlah_anggota_keluarga"
 L = "lembaga/"
 LEMBAGA_NAMA = L + "nama_lembaga"
 LEMBAGA_NO_REGISTRASI = L + "no_registrasi"
 LEMBAGA_KETUA = L + "nama_ketua"
 LEMBAGA_JUMLAH_ANGGOTA = L + "jumlah_anggota"
 LEMBAGA_BIDANG = L + "bidang_layanan"
+LEMBAGA_STATUS_HUKUM = L + "status_hukum"  # berbadan_hukum / terdaftar / belum_terdaftar
+LEMBAGA_HP_KONTAK = L + "hp_kontak"
 
 PPKS_CANONICAL = {
     "kecamatan": KECAMATAN,
@@ -89,3 +95,24 @@ PSKS_CANONICAL = {
     "tanggal_lahir": PSKS_TANGGAL_LAHIR,
     "nama_lembaga": LEMBAGA_NAMA,
 }
+
+# Every data path of each form (notes and meta/ excluded); the form tests check both directions.
+SHARED_PATHS = (
+    START, END, TODAY, NAMA_PETUGAS, HP_PETUGAS, PERSETUJUAN,
+    KECAMATAN, DESA, DUSUN, RT, RW, ALAMAT, LOKASI, FOTO_RUMAH,
+)  # fmt: skip
+PPKS_PATHS = (
+    *SHARED_PATHS,
+    NO_KK, NIK, NAMA, JENIS_KELAMIN, TEMPAT_LAHIR, TANGGAL_LAHIR, UMUR, HUBUNGAN,
+    STATUS_PERKAWINAN, PENDIDIKAN, PEKERJAAN, NAMA_IBU_KANDUNG, KATEGORI_PPKS,
+    JENIS_DISABILITAS, JENIS_PERLINDUNGAN_KHUSUS, JUMLAH_ANGGOTA,
+    RUMAH_LANTAI, RUMAH_DINDING, RUMAH_ATAP, RUMAH_AIR, RUMAH_PENERANGAN, RUMAH_LUAS_LANTAI,
+    BENCANA_JENIS, BENCANA_TANGGAL, MUSDES_NOMOR, MUSDES_TANGGAL,
+)  # fmt: skip
+PSKS_PATHS = (
+    *SHARED_PATHS,
+    KATEGORI_PSKS, JENIS_SUBJEK, PSKS_NO_KK, PSKS_JUMLAH_ANGGOTA_KELUARGA,
+    PSKS_NIK, PSKS_NAMA, PSKS_JENIS_KELAMIN, PSKS_TANGGAL_LAHIR, PSKS_HP, PSKS_PELATIHAN,
+    LEMBAGA_NAMA, LEMBAGA_STATUS_HUKUM, LEMBAGA_NO_REGISTRASI, LEMBAGA_KETUA,
+    LEMBAGA_HP_KONTAK, LEMBAGA_JUMLAH_ANGGOTA, LEMBAGA_BIDANG,
+)  # fmt: skip
