@@ -9,7 +9,8 @@ from __future__ import annotations
 import click
 
 from harvester.cli import harvest
-from registry.cli import db, export, stats, users
+from registry.cli import db, export, stats
+from registry.users_cli import users
 from webapp.cli import serve
 from xlsforms.cli import forms
 

@@ -1,0 +1,181 @@
+"""JSON API v1 for other offices' systems and scripts: Bearer token, same roles and scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from registry import queries, review
+from registry.models import Submission
+from registry.users import audit
+from webapp import background
+from webapp.access import ALL_ROLES, DECIDING, PERSONAL, actor, load_token_user, role_required
+from webapp.db import get_db
+from webapp.present import mask_nik, subject
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp.before_request(load_token_user)
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _item(sub: Submission) -> dict[str, Any]:
+    nama, nik = subject(sub)
+    return {
+        "id": sub.id,
+        "kobo_id": sub.kobo_id,
+        "form": sub.form,
+        "status": sub.status,
+        "kode_kecamatan": sub.kode_kecamatan,
+        "kode_desa": sub.kode_desa,
+        "submitted_at": _iso(sub.submitted_at),
+        "nama_petugas": sub.nama_petugas,
+        "nama": nama,
+        "nik": mask_nik(nik),
+        "is_changed_after_review": sub.is_changed_after_review,
+        "is_deleted_on_server": sub.is_deleted_on_server,
+    }
+
+
+def _detail(sub: Submission) -> dict[str, Any]:
+    out = _item(sub)
+    out["nik"] = subject(sub)[1]  # full NIK on the detail, for the roles allowed to see it
+    out["household"] = None
+    out["psks"] = None
+    if sub.household is not None:
+        hh = sub.household
+        out["household"] = {
+            "no_kk": hh.no_kk,
+            "kode_kecamatan": hh.kode_kecamatan,
+            "kode_desa": hh.kode_desa,
+            "dusun": hh.dusun,
+            "rt": hh.rt,
+            "rw": hh.rw,
+            "alamat": hh.alamat,
+            "latitude": hh.latitude,
+            "longitude": hh.longitude,
+            "persons": [
+                {
+                    "position": p.position,
+                    "nik": p.nik,
+                    "nama": p.nama,
+                    "jenis_kelamin": p.jenis_kelamin,
+                    "tempat_lahir": p.tempat_lahir,
+                    "tanggal_lahir": p.tanggal_lahir,
+                    "hubungan": p.hubungan,
+                    "kategori_ppks": sorted(k.kode for k in p.kategori),
+                    "jenis_disabilitas": p.jenis_disabilitas,
+                }
+                for p in hh.persons
+            ],
+        }
+    if sub.psks_entry is not None:
+        e = sub.psks_entry
+        out["psks"] = {
+            col: getattr(e, col)
+            for col in (
+                "kategori_psks", "jenis_subjek", "kode_kecamatan", "kode_desa", "alamat",
+                "latitude", "longitude", "nik", "nama", "jenis_kelamin", "tanggal_lahir",
+                "no_hp", "no_kk", "nama_lembaga", "no_registrasi", "nama_ketua",
+                "jumlah_anggota", "bidang_layanan",
+            )
+        }  # fmt: skip
+    out["review_history"] = [
+        {
+            "at": _iso(e.created_at),
+            "by": e.user.username if e.user else None,
+            "from": e.from_status,
+            "to": e.to_status,
+            "catatan": e.catatan,
+            "alasan": e.alasan,
+            "payload_hash": e.payload_hash,
+        }
+        for e in sub.review_events
+    ]
+    item = queries.latest_outbox(get_db(), sub.id)
+    out["kobo_writeback"] = (
+        None
+        if item is None
+        else {"validation_uid": item.validation_uid, "sent_at": _iso(item.sent_at)}
+    )
+    return out
+
+
+@bp.get("/submissions")
+@role_required(*PERSONAL)
+def submissions() -> ResponseReturnValue:
+    f = queries.SubmissionFilter.from_args(request.args)
+    if f.errors:
+        return jsonify(error="; ".join(f.errors)), 422
+    page = queries.page_submissions(get_db(), actor(), f)
+    return jsonify(
+        items=[_item(s) for s in page.items],
+        total=page.total,
+        page=page.page,
+        per_page=page.per_page,
+    )
+
+
+@bp.get("/submissions/<int:submission_id>")
+@role_required(*PERSONAL)
+def submission(submission_id: int) -> ResponseReturnValue:
+    db = get_db()
+    sub = queries.get_submission(db, actor(), submission_id)
+    if sub is None:
+        abort(404)
+    body = _detail(sub)
+    audit(db, actor().username, "view", submission_id=sub.id, via="api")
+    db.commit()
+    return jsonify(body)
+
+
+@bp.post("/submissions/<int:submission_id>/decision")
+@role_required(*DECIDING)
+def decision(submission_id: int) -> ResponseReturnValue:
+    db = get_db()
+    sub = queries.get_submission(db, actor(), submission_id)
+    if sub is None:
+        abort(404)
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return jsonify(
+            error='kirim JSON: {"status": "...", "catatan": "...", "alasan": "..."}'
+        ), 422
+    try:
+        event = review.decide(
+            db,
+            sub,
+            actor(),
+            str(data.get("status") or ""),
+            catatan=str(data.get("catatan") or ""),
+            alasan=str(data.get("alasan") or ""),
+        )
+    except review.ReviewError as exc:
+        db.rollback()
+        return jsonify(error=exc.message), exc.http_status
+    db.commit()
+    background.send_decisions_soon(current_app)
+    return jsonify(
+        id=sub.id,
+        status=sub.status,
+        is_changed_after_review=sub.is_changed_after_review,
+        event={
+            "id": event.id,
+            "from": event.from_status,
+            "to": event.to_status,
+            "catatan": event.catatan,
+            "alasan": event.alasan,
+            "at": _iso(event.created_at),
+        },
+        kobo_validation_uid=review.KOBO_VALIDATION_UID.get(sub.status),
+    )
+
+
+@bp.get("/stats")
+@role_required(*ALL_ROLES)
+def stats() -> ResponseReturnValue:
+    return jsonify(queries.stats(get_db(), actor()))

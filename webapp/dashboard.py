@@ -1,0 +1,30 @@
+"""The dashboard: totals by status, form, kecamatan and category (no personal data)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from sqlalchemy import func, select
+
+from registry import queries
+from registry.models import OutboxItem
+from webapp.access import ALL_ROLES, actor, role_required
+from webapp.db import get_db
+
+bp = Blueprint("dashboard", __name__)
+
+
+@bp.get("/")
+@role_required(*ALL_ROLES)
+def index() -> str:
+    user = actor()
+    db = get_db()
+    waiting = None
+    if user.role in ("admin", "dinsos"):
+        waiting = db.scalar(select(func.count(OutboxItem.id)).where(OutboxItem.sent_at.is_(None)))
+    return render_template(
+        "dashboard.html",
+        stats=queries.stats(db, user),
+        kategori_counts=queries.kategori_counts(db, user),
+        waiting=waiting,
+        may_list=queries.may_see_personal_data(user),
+    )

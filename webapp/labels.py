@@ -1,0 +1,185 @@
+"""Question and choice labels read from the XLSForms (xlsforms/ppks.xlsx, psks.xlsx).
+
+Reviewers read "Nomor Kartu Keluarga", not `keluarga/no_kk`. The `survey` sheet gives each
+question's data path (groups nest with begin/end rows) and label; the `choices` sheet gives the
+labels of select answers. A form that is missing or unreadable falls back to field names.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import xlsforms
+
+log = logging.getLogger(__name__)
+DEFAULT_DIR = Path(xlsforms.__file__).parent
+BEGIN = ("begin group", "begin_group", "begin repeat", "begin_repeat")
+END = ("end group", "end_group", "end repeat", "end_repeat")
+NO_ANSWER = ("note", "start", "end", "today", "deviceid", "username", "phonenumber", "audit")
+# Keys Kobo adds to every submission: not answers.
+SYSTEM_PREFIXES = ("_", "meta/", "formhub/")
+SYSTEM_KEYS = frozenset({"start", "end", "today", "deviceid", "username", "__version__"})
+
+
+@dataclass
+class FormLabels:
+    questions: dict[str, str] = field(default_factory=dict)  # data path -> label
+    groups: dict[str, str] = field(default_factory=dict)  # group path -> label
+    choices: dict[str, dict[str, str]] = field(default_factory=dict)  # path -> value -> label
+    order: dict[str, int] = field(default_factory=dict)  # path -> position in the form
+
+    def label(self, path: str) -> str:
+        return self.questions.get(path) or self.groups.get(path) or path.rsplit("/", 1)[-1]
+
+    def answer(self, path: str, value: Any) -> str:
+        """A select answer as its labels (space-separated choices for select_multiple)."""
+        text = "" if value is None else str(value)
+        options = self.choices.get(path)
+        if not options:
+            return text
+        return ", ".join(options.get(part, part) for part in text.split())
+
+
+def _label_column(header: list[str]) -> int | None:
+    """`label`, else the Indonesian label, else any label column."""
+    for wanted in ("label",):
+        if wanted in header:
+            return header.index(wanted)
+    for i, name in enumerate(header):
+        if name.startswith("label") and ("indonesia" in name or "(id)" in name):
+            return i
+    for i, name in enumerate(header):
+        if name.startswith("label"):
+            return i
+    return None
+
+
+def _rows(sheet: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
+    rows = list(sheet.iter_rows(values_only=True))
+    if not rows:
+        return [], []
+    header = [str(c or "").strip().lower() for c in rows[0]]
+    return header, rows[1:]
+
+
+def read_labels(path: Path) -> FormLabels:
+    """Labels of one XLSForm; empty when the file is missing or not an XLSForm."""
+    from openpyxl import load_workbook
+
+    out = FormLabels()
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("no labels from %s: %s", path.name, exc)
+        return out
+    try:
+        if "survey" not in book.sheetnames:
+            return out
+        choice_lists: dict[str, dict[str, str]] = {}
+        if "choices" in book.sheetnames:
+            header, rows = _rows(book["choices"])
+            lc = _label_column(header)
+            if "list_name" in header and "name" in header and lc is not None:
+                li, ni = header.index("list_name"), header.index("name")
+                for row in rows:
+                    if row[li] and row[ni] is not None:
+                        choice_lists.setdefault(str(row[li]).strip(), {})[str(row[ni]).strip()] = (
+                            str(row[lc] or row[ni]).strip()
+                        )
+        header, rows = _rows(book["survey"])
+        lc = _label_column(header)
+        if "type" not in header or "name" not in header:
+            return out
+        ti, ni = header.index("type"), header.index("name")
+        stack: list[str] = []
+        for row in rows:
+            kind = " ".join(str(row[ti] or "").split()).lower()
+            name = str(row[ni] or "").strip()
+            label = str(row[lc] or "").strip() if lc is not None and lc < len(row) else ""
+            if kind.startswith(BEGIN):
+                stack.append(name)
+                out.groups["/".join(stack)] = label or name
+                continue
+            if kind.startswith(END):
+                if stack:
+                    stack.pop()
+                continue
+            if not name or not kind or kind.split()[0] in NO_ANSWER:
+                continue
+            data_path = "/".join([*stack, name])
+            out.questions[data_path] = label or name
+            out.order[data_path] = len(out.order)
+            parts = kind.split()
+            if parts[0] in ("select_one", "select_multiple") and len(parts) > 1:
+                out.choices[data_path] = choice_lists.get(parts[1], {})
+    finally:
+        book.close()
+    return out
+
+
+@cache
+def _cached(path: str, mtime: float) -> FormLabels:
+    return read_labels(Path(path))
+
+
+def labels_for(form: str, directory: str | Path | None = None) -> FormLabels:
+    """The labels of `form` (ppks or psks), cached until the file changes."""
+    path = Path(directory or DEFAULT_DIR) / f"{form}.xlsx"
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return FormLabels()
+    return _cached(str(path), mtime)
+
+
+@dataclass
+class Section:
+    title: str
+    answers: list[tuple[str, str]] = field(default_factory=list)  # (label, answer)
+
+
+@dataclass
+class Table:
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+
+
+def is_answer(key: str) -> bool:
+    return not key.startswith(SYSTEM_PREFIXES) and key not in SYSTEM_KEYS
+
+
+def describe(payload: dict[str, Any], labels: FormLabels) -> tuple[list[Section], list[Table]]:
+    """Every answer of `payload` with its label, grouped as in the form; repeats as tables."""
+    position = {k: i for i, k in enumerate(payload)}
+    keys = sorted(
+        (k for k in payload if is_answer(k)),
+        key=lambda k: (labels.order.get(k, len(labels.order)), position[k]),
+    )
+    sections: dict[str, Section] = {}
+    tables: list[Table] = []
+    for key in keys:
+        value = payload[key]
+        group = key.rsplit("/", 1)[0] if "/" in key else ""
+        if isinstance(value, list):  # a repeat: a list of dicts with full-path keys
+            columns: list[str] = []
+            for entry in value:
+                for col in entry if isinstance(entry, dict) else ():
+                    if col not in columns and is_answer(col.rsplit("/", 1)[-1]):
+                        columns.append(col)
+            columns.sort(key=lambda c: labels.order.get(c, len(labels.order)))
+            rows = [
+                [labels.answer(c, e.get(c, "")) for c in columns]
+                for e in value
+                if isinstance(e, dict)
+            ]
+            tables.append(Table(labels.label(key), [labels.label(c) for c in columns], rows))
+            continue
+        if group not in sections:
+            sections[group] = Section(labels.label(group) if group else "")
+        sections[group].answers.append((labels.label(key), labels.answer(key, value)))
+    return list(sections.values()), tables

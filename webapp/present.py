@@ -1,0 +1,109 @@
+"""How values look on screen and in the API: masked NIK, names of wilayah, WIB times, labels."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from registry import kategori, wilayah
+from registry.models import Submission
+from registry.queries import WIB
+from registry.review import ALASAN_DITOLAK
+
+STATUS_TEXT = {
+    "baru": _l("Baru"),
+    "terverifikasi": _l("Terverifikasi"),
+    "disetujui": _l("Disetujui"),
+    "dikembalikan": _l("Dikembalikan"),
+    "ditolak": _l("Ditolak"),
+}
+# The button that leads to each state.
+ACTION_TEXT = {
+    "terverifikasi": _l("Verifikasi"),
+    "disetujui": _l("Setujui"),
+    "dikembalikan": _l("Kembalikan ke desa"),
+    "ditolak": _l("Tolak"),
+}
+FORM_TEXT = {"ppks": _l("PPKS (rumah tangga)"), "psks": _l("PSKS")}
+ROLE_TEXT = {
+    "admin": _l("Administrator"),
+    "dinsos": _l("Peninjau Dinas Sosial"),
+    "kecamatan": _l("Verifikator kecamatan"),
+    "desa": _l("Operator desa"),
+    "pimpinan": _l("Pimpinan"),
+}
+
+
+def mask_nik(nik: str | None) -> str:
+    """`6107010101800001` -> `6107********0001`: enough to tell people apart, not to copy."""
+    if not nik:
+        return ""
+    nik = nik.strip()
+    if len(nik) <= 8:
+        return "*" * len(nik)
+    return nik[:4] + "*" * (len(nik) - 8) + nik[-4:]
+
+
+def subject(sub: Submission) -> tuple[str, str]:
+    """(name, NIK) of who a submission is about: the first household member, or the PSKS."""
+    if sub.household is not None and sub.household.persons:
+        head = sub.household.persons[0]
+        return head.nama or "", head.nik or ""
+    if sub.psks_entry is not None:
+        entry = sub.psks_entry
+        return entry.nama or entry.nama_lembaga or "", entry.nik or ""
+    return "", ""
+
+
+def nama_wilayah(kode: str | None) -> str:
+    if not kode:
+        return ""
+    if kode in wilayah.desa():
+        return wilayah.desa()[kode].nama
+    if kode in wilayah.kecamatan():
+        return wilayah.kecamatan()[kode].nama
+    return kode
+
+
+def nama_kategori(kode: str | None) -> str:
+    if not kode:
+        return ""
+    item = kategori.ppks().get(kode) or kategori.psks().get(kode)
+    return item.nama if item else kode
+
+
+def waktu(value: dt.datetime | None) -> str:
+    """A timestamp as Bengkayang reads it (WIB)."""
+    if value is None:
+        return ""
+    return value.astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB")
+
+
+def tanggal(value: dt.datetime | None) -> str:
+    return value.astimezone(WIB).strftime("%d-%m-%Y") if value else ""
+
+
+def status_text(status: str) -> str:
+    return str(STATUS_TEXT.get(status, status))
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        mask_nik=mask_nik,
+        nama_wilayah=nama_wilayah,
+        nama_kategori=nama_kategori,
+        waktu=waktu,
+        tanggal=tanggal,
+        status_text=status_text,
+    )
+    # Globals (not a context processor) so that imported macros see them too.
+    app.jinja_env.globals.update(
+        STATUS_TEXT=STATUS_TEXT,
+        ACTION_TEXT=ACTION_TEXT,
+        FORM_TEXT=FORM_TEXT,
+        ROLE_TEXT=ROLE_TEXT,
+        ALASAN_DITOLAK=ALASAN_DITOLAK,
+        subject=subject,
+    )

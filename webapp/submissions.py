@@ -1,0 +1,197 @@
+"""The list of submissions, one submission in detail, decisions (single and bulk), photos."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
+
+from registry import kategori, queries, review, wilayah
+from registry.models import STATUS_DISETUJUI, STATUS_TERVERIFIKASI, Submission, User
+from registry.users import audit
+from webapp import background
+from webapp.access import DECIDING, PERSONAL, actor, role_required
+from webapp.db import get_db
+from webapp.labels import describe, labels_for
+from webapp.present import status_text
+
+bp = Blueprint("submissions", __name__, url_prefix="/pengajuan")
+BULK_STATUSES = (STATUS_TERVERIFIKASI, STATUS_DISETUJUI)
+
+
+def wilayah_choices(user: User) -> tuple[list[wilayah.Kecamatan], list[wilayah.Desa]]:
+    """The kecamatan and desa a user may filter on (their own scope only)."""
+    if user.role == "kecamatan" and user.wilayah:
+        return [wilayah.kecamatan()[user.wilayah]], wilayah.desa_in(user.wilayah)
+    if user.role == "desa" and user.wilayah:
+        own = wilayah.desa()[user.wilayah]
+        return [wilayah.kecamatan()[own.kode_kecamatan]], [own]
+    return list(wilayah.kecamatan().values()), list(wilayah.desa().values())
+
+
+@bp.get("/")
+@role_required(*PERSONAL)
+def index() -> str:
+    user = actor()
+    f = queries.SubmissionFilter.from_args(request.args)
+    for message in f.errors:
+        flash(message, "error")
+    db = get_db()
+    page = queries.page_submissions(db, user, f)
+    kecamatan, desa = wilayah_choices(user)
+    return render_template(
+        "submissions/list.html",
+        page=page,
+        f=f,
+        counts=queries.status_counts(db, user, f),
+        kecamatan_choices=kecamatan,
+        desa_choices=desa,
+        ppks_kategori=kategori.ppks().values(),
+        psks_kategori=kategori.psks().values(),
+        bulk_statuses=[s for s in BULK_STATUSES if review.may_decide(user, s)],
+    )
+
+
+def _detail(submission: Submission, status_code: int = 200) -> tuple[str, int]:
+    user = actor()
+    db = get_db()
+    labels = labels_for(submission.form, current_app.config.get("XLSFORMS_DIR"))
+    sections, tables = describe(submission.payload, labels)
+    point = submission.household or submission.psks_entry
+    return render_template(
+        "submissions/detail.html",
+        sub=submission,
+        sections=sections,
+        tables=tables,
+        point=(point.latitude, point.longitude)
+        if point is not None and point.latitude is not None and point.longitude is not None
+        else None,
+        outbox=queries.latest_outbox(db, submission.id),
+        decisions=review.allowed_decisions(user, submission),
+        kobo_statuses=review.KOBO_VALIDATION_UID,
+    ), status_code
+
+
+def _get_or_404(submission_id: int) -> Submission:
+    submission = queries.get_submission(get_db(), actor(), submission_id)
+    if submission is None:
+        abort(404)
+    return submission
+
+
+@bp.get("/<int:submission_id>")
+@role_required(*PERSONAL)
+def detail(submission_id: int) -> tuple[str, int]:
+    submission = _get_or_404(submission_id)
+    db = get_db()
+    # UU 27/2022 Pasal 31: record who opened which person's data.
+    audit(db, actor().username, "view", submission_id=submission.id)
+    db.commit()
+    return _detail(submission)
+
+
+@bp.post("/<int:submission_id>/keputusan")
+@role_required(*DECIDING)
+def decide_submit(submission_id: int) -> tuple[str, int] | Response:
+    submission = _get_or_404(submission_id)
+    db = get_db()
+    try:
+        review.decide(
+            db,
+            submission,
+            actor(),
+            request.form.get("status", ""),
+            catatan=request.form.get("catatan"),
+            alasan=request.form.get("alasan"),
+        )
+    except review.ReviewError as exc:
+        db.rollback()
+        if exc.http_status in (403, 404):
+            abort(exc.http_status)
+        flash(exc.message, "error")
+        return _detail(_get_or_404(submission_id), exc.http_status)
+    db.commit()
+    background.send_decisions_soon(current_app)
+    flash(
+        _("Status diubah menjadi %(status)s.", status=status_text(submission.status)),
+        "success",
+    )
+    return redirect(url_for(".detail", submission_id=submission.id), code=303)
+
+
+@bp.post("/keputusan-massal")
+@role_required(*DECIDING)
+def bulk_submit() -> Response:
+    user = actor()
+    db = get_db()
+    form = request.form
+    to_status = form.get("status", "")
+    # The filter the list showed travels with the form, so "all that match" means what was seen.
+    f = queries.SubmissionFilter.from_args(MultiDict(form))
+    back = redirect(url_for(".index", **f.args()), code=303)
+    if to_status not in BULK_STATUSES:
+        flash(_("Tindakan massal hanya untuk verifikasi atau persetujuan."), "error")
+        return back
+    if not review.may_decide(user, to_status):
+        abort(403)
+    if form.get("semua") == "1":
+        ids = queries.matching_ids(db, user, f)
+    else:
+        ids = sorted({int(v) for v in form.getlist("ids") if v.isdigit()})
+    if not ids:
+        flash(_("Belum ada data yang dipilih."), "error")
+        return back
+    found = list(
+        db.scalars(
+            select(Submission)
+            .where(Submission.id.in_(ids), queries.scope(user))
+            .order_by(Submission.id)
+        )
+    )
+    result = review.decide_many(db, found, user, to_status)
+    db.commit()
+    background.send_decisions_soon(current_app)
+    missing = len(ids) - len(found)
+    flash(
+        _(
+            "%(done)d data diubah menjadi %(status)s.",
+            done=len(result.done),
+            status=status_text(to_status),
+        ),
+        "success" if result.done else "info",
+    )
+    if result.refused or missing:
+        flash(
+            _(
+                "%(n)d data dilewati (status tidak memungkinkan atau di luar wilayah Anda).",
+                n=len(result.refused) + missing,
+            ),
+            "error",
+        )
+    return back
+
+
+@bp.get("/<int:submission_id>/lampiran/<int:attachment_id>")
+@role_required(*PERSONAL)
+def attachment(submission_id: int, attachment_id: int) -> Response:
+    submission = _get_or_404(submission_id)
+    att = next((a for a in submission.attachments if a.id == attachment_id), None)
+    if att is None or not att.is_downloaded or not att.local_path:
+        abort(404)
+    response = send_from_directory(
+        current_app.config["MEDIA_DIR"], att.local_path, mimetype=att.mimetype or None
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

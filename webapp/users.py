@@ -1,0 +1,105 @@
+"""Accounts page for the administrator: create, disable or enable, issue an API token."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from registry import users as accounts
+from registry import wilayah
+from registry.models import User
+from webapp.access import ADMIN, actor, role_required
+from webapp.db import get_db
+from webapp.forms import UserForm
+
+bp = Blueprint("users", __name__, url_prefix="/pengguna")
+
+
+def _page(
+    form: UserForm, status: int = 200, token: tuple[str, str] | None = None
+) -> tuple[str, int]:
+    return render_template(
+        "users/index.html",
+        users=accounts.list_users(get_db()),
+        form=form,
+        token=token,
+        kecamatan=wilayah.kecamatan().values(),
+        desa=wilayah.desa().values(),
+    ), status
+
+
+@bp.get("/")
+@role_required(*ADMIN)
+def index() -> tuple[str, int]:
+    return _page(UserForm())
+
+
+@bp.post("/")
+@role_required(*ADMIN)
+def create_submit() -> tuple[str, int] | Response:
+    form = UserForm()
+    if not form.validate_on_submit():
+        return _page(form, 422)
+    db = get_db()
+    try:
+        user = accounts.create_user(
+            db,
+            form.username.data or "",
+            form.password.data or "",
+            form.role.data or "",
+            form.wilayah.data,
+            nama_lengkap=form.nama_lengkap.data,
+            actor=actor().username,
+        )
+    except accounts.UserError as exc:
+        db.rollback()
+        flash(str(exc).capitalize() + ".", "error")
+        return _page(form, 422)
+    db.commit()
+    flash(_("Pengguna %(name)s dibuat.", name=user.username), "success")
+    return redirect(url_for(".index"), code=303)
+
+
+def _user_or_404(user_id: int) -> User:
+    user = get_db().get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.post("/<int:user_id>/aktif")
+@role_required(*ADMIN)
+def active_submit(user_id: int) -> Response:
+    from flask import request
+
+    user = _user_or_404(user_id)
+    active = request.form.get("aktif") == "1"
+    if user.id == actor().id and not active:
+        flash(_("Anda tidak dapat menonaktifkan akun Anda sendiri."), "error")
+        return redirect(url_for(".index"), code=303)
+    db = get_db()
+    accounts.set_active(db, user, active, actor=actor().username)
+    db.commit()
+    flash(
+        _("Akun %(name)s diaktifkan.", name=user.username)
+        if active
+        else _("Akun %(name)s dinonaktifkan.", name=user.username),
+        "success",
+    )
+    return redirect(url_for(".index"), code=303)
+
+
+@bp.post("/<int:user_id>/token")
+@role_required(*ADMIN)
+def token_submit(user_id: int) -> tuple[str, int]:
+    user = _user_or_404(user_id)
+    db = get_db()
+    try:
+        token = accounts.issue_token(db, user, actor=actor().username)
+    except accounts.UserError as exc:
+        flash(str(exc).capitalize() + ".", "error")
+        return _page(UserForm(), 409)
+    db.commit()
+    # Shown once on this page only (never stored in clear, never logged).
+    return _page(UserForm(), 200, token=(user.username, token))
