@@ -21,6 +21,7 @@ _PYXFORM_SHEET = re.compile(r"[Oo]n the '(\w+)' sheet,?\s*")
 _REFERENCE = re.compile(r"\$\{(\w+)\}")
 _XPATH_NODE = re.compile(r"/\w+((?:/[\w.-]+)+)")  # /data/group/name -> /group/name
 _QUOTED = re.compile(r"'([\w.-]+)'")
+_FIELD = re.compile(r"(?:field|node) \[?'?\$?\{?([\w.-]+)")  # how ODK Validate names the node
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,20 @@ class WorkbookIndex:
         return None
 
 
-def _first_line(message: str) -> str:
-    lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()]
-    return " ".join(lines[:3]) if lines else message.strip()
+_NOISE = (">>", "The following files", "Result:", "Caused by", "...", "at ")
+_BAD_NODE = re.compile(r",?\s*Bad node: \S+")
+
+
+def _validate_summary(message: str) -> str:
+    """The two lines of ODK Validate's output that say what is wrong (no Java noise)."""
+    lines = []
+    for line in message.splitlines():
+        line = _BAD_NODE.sub("", line.strip()).lstrip(": ").strip()
+        if not line or line.startswith(_NOISE) or line.endswith(".xml") or "ODK Validate" in line:
+            continue
+        if line not in lines:
+            lines.append(line)
+    return " ".join(lines[:2]) if lines else " ".join(message.split())
 
 
 def from_pyxform(level: Level, message: str, index: WorkbookIndex | None) -> FormIssue:
@@ -101,7 +113,12 @@ def from_pyxform(level: Level, message: str, index: WorkbookIndex | None) -> For
 
 
 def _locate(text: str, index: WorkbookIndex) -> tuple[str | None, int | None]:
-    for ref in _REFERENCE.findall(text):
+    for name in _FIELD.findall(text):
+        if (row := index.row_of_name(name)) is not None:
+            return "survey", row
+    for ref in reversed(_REFERENCE.findall(text)):  # the last one is the node in question
+        if (row := index.row_of_name(ref)) is not None:  # ODK Validate: ${b} is node b
+            return "survey", row
         if hit := index.first_containing("${" + ref + "}"):
             return hit
     for path in _XPATH_NODE.findall(text):
@@ -116,8 +133,5 @@ def _locate(text: str, index: WorkbookIndex) -> tuple[str | None, int | None]:
 
 def from_validate(level: Level, message: str, index: WorkbookIndex | None) -> FormIssue:
     """ODK Validate output (several lines of Java noise) as one located issue."""
-    text = _first_line(
-        message.replace("ODK Validate Errors:", "").replace("ODK Validate Warnings:", "")
-    )
-    issue = from_pyxform(level, text, index)
+    issue = from_pyxform(level, _validate_summary(message), index)
     return FormIssue(level, "ODK Validate: " + issue.message, issue.sheet, issue.row)
