@@ -28,7 +28,7 @@ __all__ = ["Flag", "Mapped", "map_submission", "payload_hash", "system_fields"]
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 BIGINT_MAX = 2**63 - 1
 LONG_TEXT = 2000  # characters; longer answers are kept whole but pointed out to reviewers
-KATEGORI_KODE_MAX: int = PersonKategori.__table__.c.kode.type.length
+KATEGORI_KODE_MAX: int = getattr(PersonKategori.__table__.c.kode.type, "length", 64)
 
 HOUSEHOLD_COLUMNS = tuple(
     c.name for c in Household.__table__.columns if c.name not in ("id", "submission_id")

@@ -51,11 +51,11 @@ class ExportError(ValueError):
     """An export that cannot be made; the message says why in one line."""
 
 
-def bnba_select(status: str = STATUS_ALL) -> Select[Any]:
+def bnba_select(status: str = STATUS_ALL) -> Select[*tuple[Any, ...]]:
     """Persons with their household and submission, in wilayah order, deleted ones left out."""
     if status not in STATUS_CHOICES:
         raise ExportError(f"unknown status {status!r}; use one of: {', '.join(STATUS_CHOICES)}")
-    stmt = (
+    stmt: Select[*tuple[Any, ...]] = (
         select(
             Household.kode_kecamatan,
             Household.kode_desa,
@@ -114,7 +114,7 @@ def bnba_rows(url: str, status: str = STATUS_ALL) -> Iterator[list[Any]]:
     return _stream(url, bnba_select(status))
 
 
-def _stream(url: str, stmt: Select[Any]) -> Iterator[list[Any]]:
+def _stream(url: str, stmt: Select[*tuple[Any, ...]]) -> Iterator[list[Any]]:
     with engine_for(url).connect() as conn:
         for r in conn.execution_options(yield_per=BATCH).execute(stmt):
             yield _row(r)
@@ -126,7 +126,7 @@ def cli_actor() -> str:
         user = getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (containers)
         user = f"uid{os.getuid()}" if hasattr(os, "getuid") else "unknown"
-    return f"cli:{user}"[: AuditLog.__table__.c.actor.type.length]
+    return f"cli:{user}"[: getattr(AuditLog.__table__.c.actor.type, "length", 64)]
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterator[list[Any]], *, bom: bool) -> int:

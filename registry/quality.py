@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from xlsforms import fields as f
 
 MAX_AGE_YEARS = 120  # DOMAIN.md §4: "not in the future, age <= 120"
 ADULT_AGE = 18  # UU 35/2014: a child is under 18
+KEPALA_KELUARGA = "kepala_keluarga"  # choice of the `hubungan` list
 _DATE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:T.*)?")
 
 
@@ -279,7 +280,7 @@ def check_person(person: Mapping[str, Any], *, on: dt.date, umur: Any = None) ->
 
 def check_household(
     household: Mapping[str, Any],
-    persons: list[Mapping[str, Any]],
+    persons: Sequence[Mapping[str, Any]],
     *,
     on: dt.date,
     umur: Mapping[int, Any] | None = None,
@@ -290,6 +291,16 @@ def check_household(
     flags += check_wilayah(household.get("kode_kecamatan"), household.get("kode_desa"))
     if not persons:
         flags.append(Flag(f.ANGGOTA, "anggota_kosong", "Tidak ada anggota keluarga yang tercatat."))
+    heads = sum(1 for p in persons if p.get("hubungan") == KEPALA_KELUARGA)
+    if heads != 1 and any(not _blank(p.get("hubungan")) for p in persons):
+        flags.append(
+            Flag(
+                f.ANGGOTA,
+                "kepala_keluarga",
+                f"Keluarga harus punya tepat satu kepala keluarga; tercatat {heads}.",
+                "warning",
+            )
+        )
     seen: dict[str, int] = {}
     for person in persons:
         pos = int(person.get("position") or 0)

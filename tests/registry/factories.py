@@ -202,6 +202,7 @@ def random_household(rng: random.Random, kobo_id: int) -> dict[str, Any]:
                 sex=sex,
                 kec=kec,
                 serial=i + 10 * (kobo_id % 900),
+                hubungan="kepala_keluarga" if i == 1 else "anak",
             )
         )
     return ppks_payload(kobo_id, kode_desa=desa.kode, members=members)

@@ -230,3 +230,14 @@ def test_psks_rules_follow_the_subject_type_of_the_category():
     assert "kategori_psks_tidak_dikenal" in by_code(
         quality.check_psks({**entry, "kategori_psks": "ormas"}, on=ON)
     )
+
+
+def test_a_household_needs_exactly_one_head():
+    head = person(1, age=45, hubungan="kepala_keluarga")
+    child = person(2, age=10, hubungan="anak")
+    assert quality.check_household(household(), [head, child], on=ON) == []
+    for members in ([child], [head, {**head, "position": 2, "nik": child["nik"]}]):
+        flag = by_code(quality.check_household(household(), members, on=ON))["kepala_keluarga"]
+        assert flag.severity == "warning"
+    # An older form version without the question: nothing to check.
+    assert quality.check_household(household(), [person(1)], on=ON) == []
