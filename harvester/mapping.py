@@ -27,6 +27,7 @@ __all__ = ["Flag", "Mapped", "map_submission", "payload_hash", "system_fields"]
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 BIGINT_MAX = 2**63 - 1
+WIB = dt.timezone(dt.timedelta(hours=7), "WIB")  # Bengkayang's day, for ages on the visit date
 LONG_TEXT = 2000  # characters; longer answers are kept whole but pointed out to reviewers
 KATEGORI_KODE_MAX: int = getattr(PersonKategori.__table__.c.kode.type, "length", 64)
 
@@ -280,11 +281,12 @@ def system_fields(payload: dict[str, Any]) -> dict[str, Any]:
 def _reference_date(
     payload: dict[str, Any], submitted_at: dt.datetime | None, today: dt.date
 ) -> dt.date:
-    """The day ages are counted on: the visit (`today` question), else the submission date."""
+    """The day ages are counted on: the visit (`today` question), else the submission date
+    in Bengkayang (WIB)."""
     visit = quality.parse_date(payload.get(f.TODAY))
     if visit is not None:
         return visit
-    return submitted_at.date() if submitted_at is not None else today
+    return submitted_at.astimezone(WIB).date() if submitted_at is not None else today
 
 
 def _wilayah(r: _Reader) -> tuple[str | None, str | None]:

@@ -292,6 +292,12 @@ def test_a_broken_age_rule_counts_age_on_the_visit_date():
     ]
     payload[f.TODAY] = (VISIT + dt.timedelta(days=1)).isoformat()
     assert "kategori_usia" not in codes(map_submission("ppks", payload))
+    # Without the `today` answer, the submission date in Bengkayang (UTC+7) counts.
+    del payload[f.TODAY]
+    payload["_submission_time"] = f"{VISIT.isoformat()}T16:59:00"  # 23:59 WIB
+    assert "kategori_usia" in codes(map_submission("ppks", payload))
+    payload["_submission_time"] = f"{VISIT.isoformat()}T17:00:00"  # 00:00 WIB the next day
+    assert "kategori_usia" not in codes(map_submission("ppks", payload))
 
 
 def test_an_older_form_version_with_other_groups_maps_what_it_can():
