@@ -19,8 +19,11 @@ def forms() -> None:
     """Build and deploy the PPKS and PSKS XLSForms."""
 
 
-def _report(result: BuildResult) -> bool:
-    """Print one build's issues and outcome; True when it succeeded."""
+def _report(result: BuildResult, *, quiet: bool = False) -> bool:
+    """Print one build's issues and outcome; True when it succeeded.
+
+    quiet: the success line goes to stderr too (deploy keeps stdout for the asset uid).
+    """
     for issue in result.errors + result.warnings:
         click.echo(f"{result.name}.xlsx: {issue}", err=True)
     for path in result.removed:
@@ -35,7 +38,7 @@ def _report(result: BuildResult) -> bool:
         if result.validated
         else f"ODK Validate skipped: {result.validate_skipped}"
     )
-    click.echo(f"{result.name}: {result.xlsx} and {result.xml} ({check})")
+    click.echo(f"{result.name}: {result.xlsx} and {result.xml} ({check})", err=quiet)
     return True
 
 
@@ -103,7 +106,7 @@ def deploy_cmd(form_name: str, build_dir: Path) -> None:
 
     # Always deploy what the source says now, never an older file lying in the build folder.
     result = build_form(form_name, build_dir)
-    if not _report(result) or result.xlsx is None:
+    if not _report(result, quiet=True) or result.xlsx is None:
         raise SystemExit(1)
 
     # An interactive command: fail within seconds rather than retry for minutes.
