@@ -8,6 +8,7 @@ labels of select answers. A form that is missing or unreadable falls back to fie
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -44,17 +45,16 @@ class FormLabels:
         return ", ".join(options.get(part, part) for part in text.split())
 
 
-def _label_column(header: list[str]) -> int | None:
-    """`label`, else the Indonesian label, else any label column."""
-    for wanted in ("label",):
-        if wanted in header:
-            return header.index(wanted)
-    for i, name in enumerate(header):
-        if name.startswith("label") and ("indonesia" in name or "(id)" in name):
-            return i
-    for i, name in enumerate(header):
-        if name.startswith("label"):
-            return i
+def _label_column(header: list[str], lang: str) -> int | None:
+    """The label column in `lang` (`label::Indonesia (id)`), else plain `label`, else the
+    Indonesian one, else any label column."""
+    for wanted in (f"({lang})", None, "(id)", ""):
+        for i, name in enumerate(header):
+            if wanted is None:
+                if name == "label":
+                    return i
+            elif name.startswith("label") and name.endswith(wanted):
+                return i
     return None
 
 
@@ -66,7 +66,7 @@ def _rows(sheet: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
     return header, rows[1:]
 
 
-def read_labels(path: Path) -> FormLabels:
+def read_labels(path: Path, lang: str = "id") -> FormLabels:
     """Labels of one XLSForm; empty when the file is missing or not an XLSForm."""
     from openpyxl import load_workbook
 
@@ -82,7 +82,7 @@ def read_labels(path: Path) -> FormLabels:
         choice_lists: dict[str, dict[str, str]] = {}
         if "choices" in book.sheetnames:
             header, rows = _rows(book["choices"])
-            lc = _label_column(header)
+            lc = _label_column(header, lang)
             if "list_name" in header and "name" in header and lc is not None:
                 li, ni = header.index("list_name"), header.index("name")
                 for row in rows:
@@ -91,7 +91,7 @@ def read_labels(path: Path) -> FormLabels:
                             str(row[lc] or row[ni]).strip()
                         )
         header, rows = _rows(book["survey"])
-        lc = _label_column(header)
+        lc = _label_column(header, lang)
         if "type" not in header or "name" not in header:
             return out
         ti, ni = header.index("type"), header.index("name")
@@ -122,18 +122,18 @@ def read_labels(path: Path) -> FormLabels:
 
 
 @cache
-def _cached(path: str, mtime: float) -> FormLabels:
-    return read_labels(Path(path))
+def _cached(path: str, mtime: float, lang: str) -> FormLabels:
+    return read_labels(Path(path), lang)
 
 
-def labels_for(form: str, directory: str | Path | None = None) -> FormLabels:
-    """The labels of `form` (ppks or psks), cached until the file changes."""
+def labels_for(form: str, directory: str | Path | None = None, lang: str = "id") -> FormLabels:
+    """The labels of `form` (ppks or psks) in `lang`, cached until the file changes."""
     path = Path(directory or DEFAULT_DIR) / f"{form}.xlsx"
     try:
         mtime = path.stat().st_mtime
     except OSError:
         return FormLabels()
-    return _cached(str(path), mtime)
+    return _cached(str(path), mtime, lang)
 
 
 @dataclass
@@ -153,8 +153,22 @@ def is_answer(key: str) -> bool:
     return not key.startswith(SYSTEM_PREFIXES) and key not in SYSTEM_KEYS
 
 
-def describe(payload: dict[str, Any], labels: FormLabels) -> tuple[list[Section], list[Table]]:
-    """Every answer of `payload` with its label, grouped as in the form; repeats as tables."""
+def describe(
+    payload: dict[str, Any],
+    labels: FormLabels,
+    formatters: Mapping[str, Callable[[str], str]] | None = None,
+) -> tuple[list[Section], list[Table]]:
+    """Every answer of `payload` with its label, grouped as in the form; repeats as tables.
+
+    `formatters` show some answers better than the form can (wilayah and category codes, whose
+    choices are filled in only when the form is built)."""
+    formatters = formatters or {}
+
+    def show(path: str, value: Any) -> str:
+        if path in formatters and value not in (None, ""):
+            return ", ".join(formatters[path](part) for part in str(value).split())
+        return labels.answer(path, value)
+
     position = {k: i for i, k in enumerate(payload)}
     keys = sorted(
         (k for k in payload if is_answer(k)),
@@ -172,14 +186,10 @@ def describe(payload: dict[str, Any], labels: FormLabels) -> tuple[list[Section]
                     if col not in columns and is_answer(col.rsplit("/", 1)[-1]):
                         columns.append(col)
             columns.sort(key=lambda c: labels.order.get(c, len(labels.order)))
-            rows = [
-                [labels.answer(c, e.get(c, "")) for c in columns]
-                for e in value
-                if isinstance(e, dict)
-            ]
+            rows = [[show(c, e.get(c, "")) for c in columns] for e in value if isinstance(e, dict)]
             tables.append(Table(labels.label(key), [labels.label(c) for c in columns], rows))
             continue
         if group not in sections:
             sections[group] = Section(labels.label(group) if group else "")
-        sections[group].answers.append((labels.label(key), labels.answer(key, value)))
+        sections[group].answers.append((labels.label(key), show(key, value)))
     return list(sections.values()), tables

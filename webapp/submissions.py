@@ -13,6 +13,7 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
@@ -25,10 +26,17 @@ from webapp import background
 from webapp.access import DECIDING, PERSONAL, actor, role_required
 from webapp.db import get_db
 from webapp.labels import describe, labels_for
-from webapp.present import status_text
+from webapp.present import nama_kategori, nama_wilayah, status_text
+from xlsforms import fields as F
 
 bp = Blueprint("submissions", __name__, url_prefix="/pengajuan")
 BULK_STATUSES = (STATUS_TERVERIFIKASI, STATUS_DISETUJUI)
+ANSWER_FORMATTERS = {
+    F.KECAMATAN: nama_wilayah,
+    F.DESA: nama_wilayah,
+    F.KATEGORI_PPKS: nama_kategori,
+    F.KATEGORI_PSKS: nama_kategori,
+}
 
 
 def wilayah_choices(user: User) -> tuple[list[wilayah.Kecamatan], list[wilayah.Desa]]:
@@ -67,8 +75,8 @@ def index() -> str:
 def _detail(submission: Submission, status_code: int = 200) -> tuple[str, int]:
     user = actor()
     db = get_db()
-    labels = labels_for(submission.form, current_app.config.get("XLSFORMS_DIR"))
-    sections, tables = describe(submission.payload, labels)
+    labels = labels_for(submission.form, current_app.config.get("XLSFORMS_DIR"), str(get_locale()))
+    sections, tables = describe(submission.payload, labels, ANSWER_FORMATTERS)
     point = submission.household or submission.psks_entry
     return render_template(
         "submissions/detail.html",
@@ -137,8 +145,9 @@ def bulk_submit() -> Response:
     user = actor()
     db = get_db()
     form = request.form
-    to_status = form.get("status", "")
-    # The filter the list showed travels with the form, so "all that match" means what was seen.
+    # `keputusan` is the action; `status` etc. are the filter the list showed, which travels
+    # with the form so that "all that match" means what the user saw.
+    to_status = form.get("keputusan", "")
     f = queries.SubmissionFilter.from_args(MultiDict(form))
     back = redirect(url_for(".index", **f.args()), code=303)
     if to_status not in BULK_STATUSES:

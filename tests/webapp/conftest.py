@@ -14,6 +14,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
+from registry import users as accounts
 from registry.db import session_factory
 from registry.settings import Settings
 from tests.webapp import factories as fx
@@ -75,10 +76,9 @@ def db(app: Flask) -> Iterator[Session]:
 
 @dataclass
 class World:
-    """One user per role (kecamatan KEC_A, desa DESA_A) and one PPKS submission in DESA_A
-    ("own": inside every scoped role's wilayah) and one in DESA_B ("foreign")."""
+    """One PPKS submission in DESA_A ("own": inside the kecamatan and desa accounts' wilayah) and
+    one in DESA_B of another kecamatan ("foreign"), each with a downloaded photo."""
 
-    usernames: dict[str, str]
     own: int
     foreign: int
     own_attachment: int
@@ -90,32 +90,54 @@ def world(app: Flask, db: Session) -> World:
     media = Path(app.config["MEDIA_DIR"])
     (media / "a").mkdir(parents=True, exist_ok=True)
     (media / "a" / "rumah.jpg").write_bytes(b"\xff\xd8\xff\xe0fake-jpeg")
-    usernames = {role: fx.make_user(db, role, username=f"u_{role}").username for role in ROLES}
     own = fx.make_submission(db, fx.DESA_A, nama="Warga Sendiri", nik="6107010101800001")
     foreign = fx.make_submission(db, fx.DESA_B, nama="Warga Lain", nik="6107020202800002")
     own_att = fx.make_attachment(db, own, "a/rumah.jpg")
     foreign_att = fx.make_attachment(db, foreign, "a/rumah.jpg")
     db.commit()
-    return World(usernames, own.id, foreign.id, own_att.id, foreign_att.id)
+    return World(own.id, foreign.id, own_att.id, foreign_att.id)
 
 
 class AuthActions:
-    def __init__(self, client: FlaskClient) -> None:
-        self._client = client
+    """Log in as a role; the account (kecamatan KEC_A, desa DESA_A) is made on first use."""
 
-    def login(self, username: str, password: str = fx.PASSWORD):
+    def __init__(self, client: FlaskClient, db: Session) -> None:
+        self._client = client
+        self._db = db
+
+    def user(self, role: str) -> str:
+        username = f"u_{role}"
+        if accounts.get_by_username(self._db, username) is None:
+            fx.make_user(self._db, role, username=username)
+            self._db.commit()
+        return username
+
+    def login(self, role_or_username: str, password: str = fx.PASSWORD):
+        username = self.user(role_or_username) if role_or_username in ROLES else role_or_username
         return self._client.post("/masuk", data={"username": username, "password": password})
 
     def logout(self):
         return self._client.post("/keluar")
 
+    def token(self, role: str) -> dict[str, str]:
+        """An Authorization header with a fresh API token for the role's account."""
+        user = accounts.require_user(self._db, self.user(role))
+        token = accounts.issue_token(self._db, user)
+        self._db.commit()
+        return {"Authorization": f"Bearer {token}"}
+
 
 @pytest.fixture
-def auth(client: FlaskClient) -> AuthActions:
-    return AuthActions(client)
+def auth(client: FlaskClient, db: Session) -> AuthActions:
+    return AuthActions(client, db)
 
 
 def csrf_token(html: str) -> str:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     assert match, "no CSRF token in the page"
     return match.group(1)
+
+
+def linked_ids(html: str) -> list[int]:
+    """Submission ids linked from a list page, in order."""
+    return [int(m) for m in re.findall(r'href="/pengajuan/(\d+)"', html)]

@@ -66,7 +66,7 @@ ROUTES = {
         "POST",
         "/pengajuan/keputusan-massal",
         codes(303, 303, 303, 403, 403, 403),
-        {"status": "terverifikasi", "ids": "{sub}"},
+        {"keputusan": "terverifikasi", "ids": "{sub}"},
         fresh=True,
     ),
     "users": Route(
@@ -185,7 +185,7 @@ def test_status_code(matrix: Matrix, name: str, role: str, where: str) -> None:
 
     if name in ("verify", "approve", "bulk_verify", "api_verify", "api_approve"):
         # A refused request changes nothing; an accepted one changes the status.
-        target = data.get("status")
+        target = data.get("status") or data.get("keputusan")
         changed = expected in (200, 303) and not (
             name == "bulk_verify" and where == "foreign" and role == "kecamatan"
         )
