@@ -24,6 +24,7 @@ from webapp.db import get_db
 from webapp.extensions import limiter
 from webapp.forms import LoginForm, PasswordForm
 from webapp.i18n import LOCALES
+from webapp.present import sentence
 
 bp = Blueprint("auth", __name__)
 
@@ -90,7 +91,7 @@ def password_submit() -> tuple[str, int] | Response:
         try:
             accounts.change_password(db, user, form.current.data or "", form.new.data or "")
         except accounts.UserError as exc:
-            flash(str(exc).capitalize() + ".", "error")
+            flash(sentence(str(exc)), "error")
         else:
             db.commit()
             login_user(Account(user))  # keep this session; the others end with the old password

@@ -36,6 +36,14 @@ ROLE_TEXT = {
 }
 
 
+def sentence(message: str) -> str:
+    """A one-line message from the registry as a sentence: capital first letter, final stop."""
+    message = message.strip()
+    if not message:
+        return message
+    return message[0].upper() + message[1:] + ("" if message.endswith((".", "!", "?")) else ".")
+
+
 def mask_nik(nik: str | None) -> str:
     """`6107010101800001` -> `6107********0001`: enough to tell people apart, not to copy."""
     if not nik:

@@ -12,6 +12,7 @@ from registry.models import User
 from webapp.access import ADMIN, actor, role_required
 from webapp.db import get_db
 from webapp.forms import UserForm
+from webapp.present import sentence
 
 bp = Blueprint("users", __name__, url_prefix="/pengguna")
 
@@ -54,7 +55,7 @@ def create_submit() -> tuple[str, int] | Response:
         )
     except accounts.UserError as exc:
         db.rollback()
-        flash(str(exc).capitalize() + ".", "error")
+        flash(sentence(str(exc)), "error")
         return _page(form, 422)
     db.commit()
     flash(_("Pengguna %(name)s dibuat.", name=user.username), "success")
@@ -98,7 +99,7 @@ def token_submit(user_id: int) -> tuple[str, int]:
     try:
         token = accounts.issue_token(db, user, actor=actor().username)
     except accounts.UserError as exc:
-        flash(str(exc).capitalize() + ".", "error")
+        flash(sentence(str(exc)), "error")
         return _page(UserForm(), 409)
     db.commit()
     # Shown once on this page only (never stored in clear, never logged).
