@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harvester.client import KoboClient, KoboError
+from harvester.client import KoboClient
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 IMPORT_DONE = ("complete", "error")
@@ -114,6 +114,3 @@ def deploy_form(
         client.post_json(deployment, {"active": True})
         first = True
     return DeployResult(uid, version_id, created, first)
-
-
-__all__ = ["DeployError", "DeployResult", "KoboError", "deploy_form"]

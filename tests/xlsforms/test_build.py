@@ -219,3 +219,14 @@ def test_not_a_workbook_is_one_clear_error(source_copy: Path, tmp_path: Path):
     code, output = _build_cli(source_copy, tmp_path / "out", form="psks")
     assert code != 0
     assert "psks.xlsx" in output and "Traceback" not in output
+
+
+def test_without_java_the_build_says_validation_was_skipped(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # a PATH without java
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["forms", "build", "--form", "psks", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "ODK Validate skipped: java not found" in result.output
+    assert (out / "psks.xml").exists()
+    required = build_form("psks", tmp_path / "strict", validate=True)
+    assert not required.ok and "java not found" in required.errors[0].message
