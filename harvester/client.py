@@ -64,6 +64,29 @@ def _reason(response: requests.Response) -> str:
     return _short(json.dumps(body, ensure_ascii=False))
 
 
+_NETWORK_REASONS = (
+    ("refused", "connection refused"),
+    ("Name or service not known", "host name not found"),
+    ("Temporary failure in name resolution", "host name not found"),
+    ("nodename nor servname", "host name not found"),
+    ("timed out", "timed out"),
+    ("reset", "connection reset"),
+    ("IncompleteRead", "the answer was cut short"),
+    ("Connection broken", "the answer was cut short"),
+    ("RemoteDisconnected", "the server closed the connection"),
+    ("CERTIFICATE_VERIFY_FAILED", "TLS certificate not trusted"),
+)
+
+
+def _network_reason(exc: Exception) -> str:
+    """A short, human reason for a network failure (urllib3's own text is long and nested)."""
+    text = str(exc)
+    for needle, reason in _NETWORK_REASONS:
+        if needle in text:
+            return reason
+    return _short(text, 120)
+
+
 class KoboClient:
     def __init__(
         self,
@@ -146,7 +169,7 @@ class KoboClient:
                     time.sleep(min(self.backoff * 2 ** (attempt - 1), self.backoff_max))
                     continue
                 raise KoboError(
-                    f"cannot reach Kobo at {self.base_url}: {_short(str(exc), 160)}"
+                    f"cannot reach Kobo at {self.base_url}: {_network_reason(exc)}"
                 ) from None
             except requests.exceptions.Timeout:
                 raise KoboError(f"Kobo at {self.base_url} did not answer in time") from None
