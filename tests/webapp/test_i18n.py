@@ -1,0 +1,81 @@
+"""Bahasa Indonesia by default, English on request; catalogues compiled without a build step."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+from babel.messages.pofile import read_po
+
+from tests.webapp import factories as fx
+from webapp.i18n import SOURCE_DIR, compile_catalogues
+from webapp.labels import DEFAULT_DIR
+
+EN_PO = SOURCE_DIR / "en" / "LC_MESSAGES" / "messages.po"
+
+
+def english(msgid: str) -> str:
+    with EN_PO.open("rb") as fh:
+        return read_po(fh).get(msgid).string
+
+
+def test_indonesian_by_default_english_on_request(client, auth, world):
+    auth.login("dinsos")
+    page = client.get("/pengajuan/").get_data(as_text=True)
+    assert 'lang="id"' in page and ">Data masuk<" in page and "Keluar" in page
+
+    switched = client.get("/bahasa/en", query_string={"next": "/pengajuan/"})
+    assert switched.headers["Location"] == "/pengajuan/"
+    page = client.get("/pengajuan/").get_data(as_text=True)
+    assert 'lang="en"' in page
+    assert english("Data masuk") in page and english("Keluar") in page
+    assert english("Baru") in page  # status labels too
+    assert ">Data masuk<" not in page
+
+    client.get("/bahasa/xx")  # unknown languages are ignored
+    assert 'lang="en"' in client.get("/").get_data(as_text=True)
+    client.get("/bahasa/id")
+    assert 'lang="id"' in client.get("/").get_data(as_text=True)
+
+
+def test_the_language_survives_logging_in(client, auth):
+    auth.user("desa")
+    client.get("/bahasa/en")
+    assert english("Masuk ke Babale") in client.get("/masuk").get_data(as_text=True)
+    auth.login("desa")
+    assert 'lang="en"' in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.skipif(not (DEFAULT_DIR / "ppks.xlsx").exists(), reason="xlsforms/ppks.xlsx missing")
+def test_question_labels_follow_the_language(client, auth, db):
+    sub = fx.make_submission(db)
+    db.commit()
+    survey = pd.read_excel(DEFAULT_DIR / "ppks.xlsx", sheet_name="survey")
+    row = survey.loc[survey["name"] == "no_kk"].iloc[0]
+    english_label = next(row[c] for c in survey.columns if str(c).endswith("(en)"))
+    auth.login("dinsos")
+    client.get("/bahasa/en")
+    assert str(english_label) in client.get(f"/pengajuan/{sub.id}").get_data(as_text=True)
+
+
+def test_catalogues_compile_and_recompile_when_the_po_changes(tmp_path):
+    source = tmp_path / "src"
+    (source / "en" / "LC_MESSAGES").mkdir(parents=True)
+    po = source / "en" / "LC_MESSAGES" / "messages.po"
+    po.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+                  'msgid "Keluar"\nmsgstr "Log out"\n', encoding="utf-8")  # fmt: skip
+    out = compile_catalogues(source, tmp_path / "out")
+    mo = out / "en" / "LC_MESSAGES" / "messages.mo"
+    assert b"Log out" in mo.read_bytes()
+    po.write_text(po.read_text().replace("Log out", "Sign out"), encoding="utf-8")
+    os.utime(po, (mo.stat().st_mtime + 5, mo.stat().st_mtime + 5))
+    compile_catalogues(source, tmp_path / "out")
+    assert b"Sign out" in mo.read_bytes()
+
+
+def test_every_english_entry_is_translated():
+    with EN_PO.open("rb") as fh:
+        catalog = read_po(fh)
+    untranslated = [m.id for m in catalog if m.id and not m.string]
+    assert untranslated == []
