@@ -1,0 +1,146 @@
+"""The web flows in a real browser: Debian's headless Chromium driven by selenium, against the
+app served by werkzeug in a thread on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from registry.db import session_factory
+from registry.models import Submission
+from tests.webapp import factories as fx
+from tests.webapp.conftest import make_app
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+SHOTS = os.environ.get("BABALE_SCREENSHOTS")  # a folder to keep screenshots in, if set
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
+        reason="chromium and chromedriver are not installed (apt-get install chromium "
+        "chromium-driver, or BABALE_SETUP_BROWSER=1 scripts/setup)",
+    ),
+]
+
+
+@pytest.fixture
+def live(sqlite_url, tmp_path) -> Iterator[tuple[str, str]]:
+    app = make_app(sqlite_url, tmp_path)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", sqlite_url
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1280,900", "--lang=id"):  # fmt: skip
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(5)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def shot(browser, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(Path(SHOTS) / f"{name}.png"))
+
+
+def test_log_in_filter_open_approve(live, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    base, url = live
+    with session_factory(url)() as db:
+        fx.make_user(db, "dinsos", username="reviewer")
+        target = fx.make_submission(db, fx.DESA_A, nama="Maria Ulfa", nik="6107014101900007",
+                                    members=[{"nama": "Yosef", "nik": "6107010101150008",
+                                              "kategori": "anak_telantar"}])  # fmt: skip
+        fx.make_submission(db, fx.DESA_B, nama="Andreas Bun")
+        fx.make_submission(db, fx.DESA_A, form="psks", nama="Kelompok Tani",
+                           kategori="pekerja_sosial_masyarakat")  # fmt: skip
+        db.commit()
+        target_id = target.id
+
+    browser.get(base + "/pengajuan/")
+    assert "/masuk" in browser.current_url  # not logged in yet
+    shot(browser, "01-login")
+    browser.find_element(By.NAME, "username").send_keys("reviewer")
+    browser.find_element(By.NAME, "password").send_keys(fx.PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    assert browser.current_url.endswith("/pengajuan/")  # back where we wanted to go
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.list tbody tr")
+    assert len(rows) == 3
+
+    Select(browser.find_element(By.NAME, "kecamatan")).select_by_value(fx.KEC_A)
+    Select(browser.find_element(By.NAME, "form")).select_by_value("ppks")
+    browser.find_element(By.CSS_SELECTOR, "#filter button[type=submit]").click()
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.list tbody tr")
+    assert [r.find_element(By.CSS_SELECTOR, "td a").text for r in rows] == ["Maria Ulfa"]
+    assert "6107********0007" in rows[0].text and "6107014101900007" not in rows[0].text
+    shot(browser, "02-list")
+
+    rows[0].find_element(By.LINK_TEXT, "Maria Ulfa").click()
+    assert browser.current_url.endswith(f"/pengajuan/{target_id}")
+    assert "6107014101900007" in browser.page_source
+    assert browser.find_element(By.CSS_SELECTOR, ".titlerow .badge").text == "Baru"
+    shot(browser, "03-detail")
+
+    browser.find_element(By.CSS_SELECTOR, "button[name=status][value=disetujui]").click()
+    assert browser.find_element(By.CSS_SELECTOR, ".titlerow .badge").text == "Disetujui"
+    assert "Status diubah menjadi Disetujui" in browser.find_element(By.CSS_SELECTOR, ".flash").text
+    history = browser.find_element(By.CSS_SELECTOR, ".history").text
+    assert "Baru" in history and "Disetujui" in history
+    shot(browser, "04-approved")
+    with session_factory(url)() as db:
+        assert db.get(Submission, target_id).status == "disetujui"
+
+    browser.get(base + "/")
+    shot(browser, "05-dashboard")
+    tile = browser.find_element(By.CSS_SELECTOR, ".tile-disetujui .tile-n")
+    assert tile.text == "1"
+
+
+def test_returning_needs_a_note_in_the_browser(live, browser):
+    from selenium.webdriver.common.by import By
+
+    base, url = live
+    with session_factory(url)() as db:
+        fx.make_user(db, "admin", username="adm")
+        sub_id = fx.make_submission(db).id
+        db.commit()
+    browser.get(base + "/masuk")
+    browser.find_element(By.NAME, "username").send_keys("adm")
+    browser.find_element(By.NAME, "password").send_keys(fx.PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    browser.get(f"{base}/pengajuan/{sub_id}")
+    browser.find_element(By.CSS_SELECTOR, "button[name=status][value=dikembalikan]").click()
+    assert "Catatan wajib diisi" in browser.find_element(By.CSS_SELECTOR, ".flash-error").text
+    browser.find_element(By.NAME, "catatan").send_keys("Foto KK tidak terbaca")
+    browser.find_element(By.CSS_SELECTOR, "button[name=status][value=dikembalikan]").click()
+    assert browser.find_element(By.CSS_SELECTOR, ".titlerow .badge").text == "Dikembalikan"
+    assert "Foto KK tidak terbaca" in browser.find_element(By.CSS_SELECTOR, ".history").text
+    browser.get(base + "/pengguna/")
+    shot(browser, "06-users")
