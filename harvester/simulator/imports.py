@@ -1,0 +1,189 @@
+"""`/api/v2/imports/`: upload an XLSForm to create an asset or replace one's content (API.md §7).
+
+The uploaded workbook really goes through pyxform, so a broken form ends as an import with status
+`error` and pyxform's message, as on Kobo.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email.parser
+import email.policy
+import json
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from pyxform.xls2xform import convert
+
+from harvester.simulator.api import Request, Response, json_response, not_found, to_bool
+from harvester.simulator.forms import FormSpec, spec_from_xlsx
+from harvester.simulator.ids import short_uid
+from xlsforms import fields as F
+
+if TYPE_CHECKING:
+    from harvester.simulator.core import KoboSimulator
+
+ASSET_URL = re.compile(r"/api/v2/assets/(?P<uid>[^/]+)/?")
+
+
+@dataclass
+class ImportTask:
+    uid: str
+    created_at: dt.datetime
+    status: str = "processing"
+    messages: dict[str, Any] = field(default_factory=dict)
+    polls: int = 0  # GETs answered so far
+
+
+def parse_form(req: Request) -> dict[str, tuple[str | None, bytes]]:
+    """Fields of a multipart/form-data, urlencoded or JSON body: name -> (filename, bytes)."""
+    ctype = req.headers.get("content-type", "")
+    if ctype.startswith("multipart/form-data"):
+        head = f"Content-Type: {ctype}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + req.body)
+        out: dict[str, tuple[str | None, bytes]] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if not name:
+                continue
+            payload = part.get_payload(decode=True)
+            out[str(name)] = (part.get_filename(), payload if isinstance(payload, bytes) else b"")
+        return out
+    if ctype.startswith("application/x-www-form-urlencoded"):
+        pairs = parse_qs(req.body.decode("utf-8", "replace"), keep_blank_values=True)
+        return {k: (None, v[-1].encode()) for k, v in pairs.items()}
+    if req.body:
+        try:
+            data = json.loads(req.body)
+        except ValueError:
+            return {}
+        if isinstance(data, dict):
+            return {k: (None, str(v).encode()) for k, v in data.items()}
+    return {}
+
+
+def detect_form(spec: FormSpec) -> str | None:
+    """Which of our forms an uploaded workbook is, so the simulator can generate data for it."""
+    if F.NO_KK in spec.questions and F.NIK in spec.questions:
+        return "ppks"
+    if F.KATEGORI_PSKS in spec.questions:
+        return "psks"
+    return None
+
+
+def _summary(spec: FormSpec) -> dict[str, Any]:
+    rows = spec.content.get("survey", [])
+    names = [r for r in rows if r.get("name")]
+    langs = [t for t in spec.content.get("translations", []) if t]
+    first = names[0] if names else {}
+    return {
+        "row_count": len(rows),
+        "languages": langs,
+        "default_translation": langs[0] if langs else None,
+        "geo": bool(spec.geopoints),
+        "lock_all": False,
+        "lock_any": False,
+        "labels": [r["label"][0] for r in names if r.get("label") and r["label"][0]][:5],
+        "columns": sorted({k for r in rows for k in r if not k.startswith("$")}),
+        "name_quality": {
+            "ok": len(names),
+            "bad": 0,
+            "good": 0,
+            "total": len(names),
+            "firsts": {"ok": {"name": first.get("name"), "index": 1, "label": None}},
+        },
+    }
+
+
+def _process(sim: KoboSimulator, task: ImportTask, req: Request) -> None:
+    form = parse_form(req)
+    try:
+        if "file" in form:
+            filename, data = form["file"]
+        elif "base64Encoded" in form:
+            encoded = form["base64Encoded"][1].decode().split(",", 1)[-1].removeprefix("base64:")
+            filename, data = None, base64.b64decode(encoded)
+        elif "url" in form:
+            raise ValueError("the simulator cannot fetch `url` imports; upload the file instead")
+        else:
+            raise ValueError("no `file`, `url` or `base64Encoded` given")
+        convert(data)  # pyxform's verdict on the workbook, as kpi gets it
+        spec = spec_from_xlsx(data, title="", rng=sim.store.rng, fill_registry=False)
+    except Exception as exc:  # pyxform raises several kinds for a bad workbook
+        task.status, task.messages = "error", {"error": str(exc), "error_type": type(exc).__name__}
+        return
+    library = to_bool(form["library"][1].decode()) if "library" in form else True
+    name = spec.title or (form["name"][1].decode() if "name" in form else None)
+    if not name and filename:
+        name = filename.rsplit(".", 1)[0]
+    store = sim.store
+    if "destination" in form:
+        match = ASSET_URL.search(form["destination"][1].decode())
+        asset = store.assets.get(match.group("uid")) if match else None
+        if asset is None:
+            task.status, task.messages = (
+                "error",
+                {
+                    "error": "destination asset not found",
+                    "error_type": "Http404",
+                },
+            )
+            return
+        store.new_version(asset, spec)
+        if name:
+            asset.name = name
+        key = "updated"
+    else:
+        asset = store.add_asset(
+            spec,
+            detect_form(spec),
+            uid=None,
+            owner=req.username,
+            name=name or "Untitled",
+            asset_type="block" if library else "survey",
+            deployed=False,
+        )
+        key = "created"
+    task.status = "complete"
+    task.messages = {
+        key: [
+            {
+                "uid": asset.uid,
+                "summary": _summary(asset.spec),
+                "kind": "asset",
+                "owner__username": asset.owner,
+            }
+        ]
+    }
+
+
+def create(sim: KoboSimulator, req: Request) -> Response:
+    """POST /api/v2/imports/ -> 201 processing (the work is done now; GET reports it)."""
+    with sim.store.lock:
+        task = ImportTask(short_uid(sim.store.rng, "i"), sim.store.tick_asset_clock())
+        _process(sim, task, req)
+        sim.imports[task.uid] = task
+    return json_response(
+        201,
+        {"uid": task.uid, "url": f"{req.base}/api/v2/imports/{task.uid}/", "status": "processing"},
+    )
+
+
+def detail(sim: KoboSimulator, req: Request, uid: str) -> Response:
+    task = sim.imports.get(uid)
+    if task is None:
+        return not_found()
+    task.polls += 1
+    status = "processing" if task.polls <= sim.import_polls else task.status
+    return json_response(
+        200,
+        {
+            "status": status,
+            "uid": task.uid,
+            "messages": task.messages if status != "processing" else {},
+            "date_created": task.created_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        },
+    )

@@ -1,0 +1,206 @@
+"""HTTP plumbing: a threading HTTP/1.1 server (standard library) that logs, applies faults, and
+hands each request to `api.handle`."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import traceback
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from harvester.simulator import api
+from harvester.simulator.faults import Fault
+
+if TYPE_CHECKING:
+    from harvester.simulator.core import KoboSimulator
+
+REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+           504: "Gateway Timeout"}  # fmt: skip
+
+
+@dataclass
+class LoggedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int | None = None  # None when the connection was reset or cut
+    fault: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class SimServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, address: tuple[str, int], sim: KoboSimulator) -> None:
+        self.sim = sim
+        self.stopping = threading.Event()
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, Handler)
+
+    def close_connections(self) -> None:
+        with self.connections_lock:
+            conns = list(self.connections)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as behind Kobo's nginx
+    server_version = "nginx"
+    sys_version = ""
+    server: SimServer
+
+    def version_string(self) -> str:
+        return "nginx"
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            with self.server.connections_lock:
+                self.server.connections.discard(self.connection)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: request lines can carry queries with personal data."""
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _serve(self) -> None:
+        sim = self.server.sim
+        split = urlsplit(self.path)
+        path = unquote(split.path)
+        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        body = self._read_body()
+        entry = sim._log_request(self.command, path, query)
+        fault = sim.faults.take(self.command, path)
+        if fault is not None:
+            entry.fault = fault.kind
+            if fault.kind == "reset":
+                self._reset()
+                return
+            if fault.kind in ("error", "rate_limit"):
+                self._send(entry, self._fault_response(fault))
+                return
+            if fault.kind == "slow":
+                self.server.stopping.wait(fault.delay)
+        host = self.headers.get("Host") or sim.base_url.removeprefix("http://")
+        base = f"http://{host}"
+        api_path = path
+        if api_path.endswith(".json"):  # DRF format suffix: data.json, data/5.json
+            api_path = api_path[: -len(".json")] + "/"
+            query.setdefault("format", "json")
+        elif api_path.endswith(".json/"):
+            api_path = api_path[: -len(".json/")] + "/"
+            query.setdefault("format", "json")
+        request = api.Request(
+            method=self.command,
+            path=api_path,
+            query=query,
+            url=base + self.path,
+            base=base,
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+        )
+        try:
+            response = api.handle(sim, request)
+        except Exception:
+            sim.errors.append(traceback.format_exc())
+            response = api.Response(500, b"<h1>Server Error (500)</h1>", "text/html")
+        if fault is not None and fault.kind == "cut":
+            self._cut(entry, response, fault.fraction)
+            return
+        self._send(entry, response)
+
+    def _fault_response(self, fault: Fault) -> api.Response:
+        if fault.kind == "rate_limit":
+            return api.json_response(
+                429,
+                {
+                    "detail": "Request was throttled. "
+                    f"Expected available in {fault.retry_after} seconds."
+                },
+                **{"Retry-After": str(fault.retry_after)},
+            )
+        reason = REASONS.get(fault.status, "Error")
+        page = f"<html><head><title>{fault.status} {reason}</title></head><body>"
+        page += f"<center><h1>{fault.status} {reason}</h1></center><hr><center>nginx</center>"
+        return api.Response(fault.status, (page + "</body></html>").encode(), "text/html")
+
+    def _headers(self, response: api.Response, length: int | None) -> None:
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        if length is not None:
+            self.send_header("Content-Length", str(length))
+        for key, value in response.headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+
+    def _send(self, entry: LoggedRequest, response: api.Response) -> None:
+        entry.status = response.status
+        no_body = response.status in (204, 304) or self.command == "HEAD"
+        self._headers(response, None if no_body else len(response.body))
+        if not no_body:
+            self.wfile.write(response.body)
+
+    def _cut(self, entry: LoggedRequest, response: api.Response, fraction: float) -> None:
+        """Announce the whole body, send part of it, close: the client sees a short read."""
+        body = response.body
+        sent = body[: int(len(body) * fraction)] if fraction < 1 else body
+        self._headers(response, len(body) if fraction < 1 else len(body) + 1024)
+        self.wfile.write(sent)
+        self.wfile.flush()
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _reset(self) -> None:
+        """Close with SO_LINGER 0: the peer gets a TCP RST (ConnectionResetError)."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
