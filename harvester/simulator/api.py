@@ -20,6 +20,7 @@ from harvester.simulator.store import (
     Asset,
     NotFound,
     Record,
+    attachment_json,
     fast_field,
     render,
 )
@@ -427,17 +428,17 @@ def select(
         else:
             records = [asset.records[k] for k in ids[i:j]]
     if not (only_id and by_id):
-        records = [r for r in records if predicate(_getter(asset, r))]
+        records = [r for r in records if predicate(_getter(asset, r, base))]
         count = len(records)
         if order:
-            Q.sort_docs(records, order, lambda r, k: _getter(asset, r)(k))
+            Q.sort_docs(records, order, lambda r, k: _getter(asset, r, base)(k))
         records = records[start : start + limit]
     if fields:
         return count, [_project(base, asset, r, fields) for r in records]
     return count, [render(base, asset, r) for r in records]
 
 
-def _getter(asset: Asset, record: Record) -> Q.Getter:
+def _getter(asset: Asset, record: Record, base: str = "") -> Q.Getter:
     """Field access for the query engine; answers are decoded only when a filter needs them."""
     decoded: dict[str, Any] | None = None
 
@@ -445,6 +446,8 @@ def _getter(asset: Asset, record: Record) -> Q.Getter:
         nonlocal decoded
         if key in FAST_FIELDS:
             return fast_field(asset, record, key)
+        if key == "_attachments":
+            return attachment_json(base, asset, record)
         if decoded is None:
             decoded = record.answers()
         return decoded.get(key, Q.MISSING)

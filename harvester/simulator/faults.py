@@ -20,7 +20,7 @@ KINDS = ("error", "rate_limit", "slow", "cut", "reset")
 class Fault:
     kind: str  # one of KINDS
     status: int = 503  # error: the HTTP status (500, 502, 503, 504, ...)
-    retry_after: int = 1  # rate_limit: the Retry-After header, in seconds
+    retry_after: int | None = None  # the Retry-After header, in seconds (rate_limit: 1)
     delay: float = 0.0  # slow: seconds before the reply
     fraction: float = 0.5  # cut: share of the body sent before the connection closes
     path: str | None = None  # regex searched in the request path
@@ -34,6 +34,9 @@ class Fault:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {KINDS}")
         self._pattern = re.compile(self.path) if self.path else None
+        if self.kind == "rate_limit":
+            self.status = 429
+            self.retry_after = 1 if self.retry_after is None else self.retry_after
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method:
@@ -59,12 +62,13 @@ class Faults:
         return fault
 
     def error(self, status: int = 503, **options: object) -> Fault:
-        """Answer with this HTTP status (a small HTML body, as a proxy would)."""
+        """Answer with this HTTP status (nginx's small HTML page; `retry_after=N` adds the
+        Retry-After header)."""
         return self.add("error", status=status, **options)
 
     def rate_limit(self, retry_after: int = 1, **options: object) -> Fault:
         """429 Too Many Requests with `Retry-After: retry_after`."""
-        return self.add("rate_limit", status=429, retry_after=retry_after, **options)
+        return self.add("rate_limit", retry_after=retry_after, **options)
 
     def slow(self, delay: float, **options: object) -> Fault:
         """Wait `delay` seconds, then answer normally."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import sys
 import threading
 import traceback
 from dataclasses import dataclass, field
@@ -43,6 +44,14 @@ class SimServer(ThreadingHTTPServer):
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         super().__init__(address, Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (timeouts, resets, a stopping server) is no error of ours;
+        anything else is kept in `sim.errors` instead of being printed."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError | OSError):
+            return
+        self.sim.errors.append(traceback.format_exc())
 
     def close_connections(self) -> None:
         with self.connections_lock:
@@ -165,7 +174,8 @@ class Handler(BaseHTTPRequestHandler):
         reason = REASONS.get(fault.status, "Error")
         page = f"<html><head><title>{fault.status} {reason}</title></head><body>"
         page += f"<center><h1>{fault.status} {reason}</h1></center><hr><center>nginx</center>"
-        return api.Response(fault.status, (page + "</body></html>").encode(), "text/html")
+        headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+        return api.Response(fault.status, (page + "</body></html>").encode(), "text/html", headers)
 
     def _headers(self, response: api.Response, length: int | None) -> None:
         self.send_response(response.status)

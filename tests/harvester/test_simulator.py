@@ -314,6 +314,24 @@ def test_attachment_downloads(kobo: KoboSimulator, ppks: str) -> None:
     assert names == ["sktm2.pdf"]  # the replaced file is gone from _attachments
 
 
+def test_raw_answers_are_served_exactly_as_given(kobo: KoboSimulator, ppks: str) -> None:
+    bad = {
+        F.NO_KK: "610701120315000",  # 15 digits
+        F.ANGGOTA: {F.NIK: "not a list"},  # a dict where a repeat should be
+        F.RT: 7,  # a number where text was expected
+        F.ALAMAT: "x" * 10_000,
+        F.TANGGAL_LAHIR: "31-02-1990",
+        "lama/pertanyaan_lama": "from an older form version",
+        "_submission_time": "kemarin",
+    }
+    sid = kobo.add_submission(ppks, bad, __version__="vOLDVERSION")
+    doc = session(kobo).get(data_url(kobo, ppks, f"{sid}/")).json()
+    assert {k: doc[k] for k in bad} == bad
+    assert doc["__version__"] == "vOLDVERSION"
+    assert doc["_geolocation"] == [None, None] and doc["_attachments"] == []
+    assert sid == kobo.ids(ppks)[-1]
+
+
 # --- faults ---------------------------------------------------------------------------------
 
 
@@ -331,8 +349,10 @@ def test_error_fault_hits_only_its_requests(kobo: KoboSimulator, ppks: str) -> N
 
 @pytest.mark.parametrize("status", [500, 502, 504])
 def test_error_fault_statuses(kobo: KoboSimulator, ppks: str, status: int) -> None:
-    kobo.faults.error(status)
-    assert session(kobo).get(data_url(kobo, ppks)).status_code == status
+    kobo.faults.error(status, retry_after=3)
+    r = session(kobo).get(data_url(kobo, ppks))
+    assert (r.status_code, r.headers["Retry-After"]) == (status, "3")
+    assert f"{status}" in r.text and r.headers["Content-Type"] == "text/html"
 
 
 def test_rate_limit_fault_sends_retry_after(kobo: KoboSimulator, ppks: str) -> None:
@@ -573,6 +593,26 @@ def test_generated_households_are_plausible_and_niks_are_well_formed(
     assert len(niks) == sum(sizes)  # every NIK is unique
     assert min(sizes) >= 1 and max(sizes) <= 7
     assert 3.0 <= sum(sizes) / len(sizes) <= 4.0
+
+
+def test_generated_psks_entries_follow_their_subject_type(kobo: KoboSimulator) -> None:
+    uid = kobo.add_asset("psks")
+    kinds = set()
+    for sid in kobo.generate(uid, 150, seed=11):
+        doc = kobo.get(uid, sid)
+        subjek = kategori.psks()[doc[F.KATEGORI_PSKS]].jenis_subjek
+        assert doc[F.JENIS_SUBJEK] == subjek
+        kinds.add(subjek)
+        has_person = F.PSKS_NIK in doc
+        assert has_person == (subjek in ("perorangan", "keluarga"))
+        assert (F.LEMBAGA_NAMA in doc) == (subjek in ("lembaga", "badan_usaha"))
+        assert (F.PSKS_NO_KK in doc) == (subjek == "keluarga")
+        if has_person:
+            born, sex = _nik_date(doc[F.PSKS_NIK])
+            assert (born.isoformat(), sex) == (doc[F.PSKS_TANGGAL_LAHIR], doc[F.PSKS_JENIS_KELAMIN])
+        if doc[F.KATEGORI_PSKS] == "wanita_pemimpin_kesos":
+            assert doc[F.PSKS_JENIS_KELAMIN] == "P"
+    assert kinds == {"perorangan", "keluarga", "lembaga", "badan_usaha"}
 
 
 def test_same_seed_same_data(kobo: KoboSimulator) -> None:
