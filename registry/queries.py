@@ -222,7 +222,7 @@ def conditions(user: User, f: SubmissionFilter, *, with_status: bool = True) -> 
     return where
 
 
-def submissions(user: User, f: SubmissionFilter) -> Select[tuple[Submission]]:
+def submissions(user: User, f: SubmissionFilter) -> Select[Submission]:
     """Submissions matching `f` in `user`'s scope, sorted, with no paging."""
     return select(Submission).where(*conditions(user, f)).order_by(*SORTS[f.sort])
 
@@ -297,6 +297,13 @@ def latest_outbox(session: Session, submission_id: int) -> OutboxItem | None:
         .limit(1)
     )
     return session.scalar(stmt)
+
+
+def pending_writeback(session: Session) -> int:
+    """Decisions Kobo has not accepted yet (the write-back retries them)."""
+    return (
+        session.scalar(select(func.count(OutboxItem.id)).where(OutboxItem.sent_at.is_(None))) or 0
+    )
 
 
 def _grouped(session: Session, user: User, column: Any) -> dict[str, int]:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
-from sqlalchemy import func, select
 
 from registry import queries
-from registry.models import OutboxItem
 from webapp.access import ALL_ROLES, actor, role_required
 from webapp.db import get_db
 
@@ -18,9 +16,7 @@ bp = Blueprint("dashboard", __name__)
 def index() -> str:
     user = actor()
     db = get_db()
-    waiting = None
-    if user.role in ("admin", "dinsos"):
-        waiting = db.scalar(select(func.count(OutboxItem.id)).where(OutboxItem.sent_at.is_(None)))
+    waiting = queries.pending_writeback(db) if user.role in ("admin", "dinsos") else None
     return render_template(
         "dashboard.html",
         stats=queries.stats(db, user),

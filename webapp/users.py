@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -72,8 +81,6 @@ def _user_or_404(user_id: int) -> User:
 @bp.post("/<int:user_id>/aktif")
 @role_required(*ADMIN)
 def active_submit(user_id: int) -> Response:
-    from flask import request
-
     user = _user_or_404(user_id)
     active = request.form.get("aktif") == "1"
     if user.id == actor().id and not active:
@@ -93,7 +100,7 @@ def active_submit(user_id: int) -> Response:
 
 @bp.post("/<int:user_id>/token")
 @role_required(*ADMIN)
-def token_submit(user_id: int) -> tuple[str, int]:
+def token_submit(user_id: int) -> tuple[str, int] | Response:
     user = _user_or_404(user_id)
     db = get_db()
     try:
@@ -102,5 +109,7 @@ def token_submit(user_id: int) -> tuple[str, int]:
         flash(sentence(str(exc)), "error")
         return _page(UserForm(), 409)
     db.commit()
-    # Shown once on this page only (never stored in clear, never logged).
-    return _page(UserForm(), 200, token=(user.username, token))
+    # Shown once on this page only (never stored in clear, never logged, never cached).
+    response = make_response(_page(UserForm(), 200, token=(user.username, token)))
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -42,7 +42,9 @@ def test_admin_disables_and_issues_a_token_once(client, auth, db):
     auth.login("admin")
     target_name = auth.user("desa")
     target = accounts.require_user(db, target_name)
-    page = client.post(f"/pengguna/{target.id}/token").get_data(as_text=True)
+    issued = client.post(f"/pengguna/{target.id}/token")
+    assert issued.headers["Cache-Control"] == "no-store"
+    page = issued.get_data(as_text=True)
     token = re.search(r'class="token-value">([^<]+)<', page).group(1)
     assert (
         client.get("/api/v1/stats", headers={"Authorization": f"Bearer {token}"}).status_code == 200
