@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
@@ -61,7 +62,11 @@ def handle_csrf(exc: CSRFError) -> tuple[Response, int]:
 def handle_unexpected(exc: Exception) -> tuple[Response, int]:
     if isinstance(exc, HTTPException):
         return handle_http(exc)
-    log.exception("unexpected error on %s %s", request.method, request.path)
+    # The frames, not the message: a database error's message can carry the row's values (a NIK).
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error(
+        "unexpected %s on %s %s\n%s", type(exc).__name__, request.method, request.path, frames
+    )
     return _render(500)
 
 

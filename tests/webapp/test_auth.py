@@ -187,3 +187,31 @@ def test_friendly_404_page(client, auth):
     assert response.status_code == 404
     page = response.get_data(as_text=True)
     assert "Tidak ditemukan" in page and "Traceback" not in page
+
+
+def test_friendly_403_page(client, auth):
+    auth.login("pimpinan")
+    response = client.get("/pengajuan/")
+    assert response.status_code == 403
+    assert "Anda tidak berwenang membuka halaman ini" in response.get_data(as_text=True)
+
+
+def test_friendly_500_page_without_details(database_url, tmp_path, caplog):
+    app = make_app(database_url, tmp_path)
+
+    @app.get("/rusak")
+    def broken() -> str:
+        raise RuntimeError("isi rahasia 6107010101800001")
+
+    with caplog.at_level("ERROR"):
+        response = app.test_client().get("/rusak")
+    assert response.status_code == 500
+    assert "RuntimeError" in caplog.text and "broken" in caplog.text  # enough to find it
+    assert "6107010101800001" not in caplog.text  # but no personal data in the log
+    page = response.get_data(as_text=True)
+    assert "Kesalahan server" in page
+    assert "rahasia" not in page and "Traceback" not in page
+    api = app.test_client().get("/api/v1/tidak-ada")
+    assert api.status_code == 404 and api.get_json() == {
+        "error": "Halaman atau data yang dicari tidak ditemukan."
+    }
