@@ -149,10 +149,7 @@ def summary(asset: Asset) -> dict[str, Any]:
     rows = asset.spec.content.get("survey", [])
     columns: list[str] = []
     for row in rows:
-        for key in row:
-            name = "select_from_list_name" if key == "select_from_list_name" else key
-            if not key.startswith("$") and name not in columns:
-                columns.append(name)
+        columns += [k for k in row if not k.startswith("$") and k not in columns]
     langs = [t for t in asset.spec.content.get("translations", []) if t]
     labels = [r["label"][0] for r in rows if r.get("label") and r["label"][0]][:5]
     return {

@@ -439,7 +439,11 @@ def _import(sim: KoboSimulator, data: bytes, **fields: str) -> dict[str, Any]:
         data=fields,
     )
     assert (r.status_code, r.json()["status"]) == (201, "processing")
-    return s.get(r.json()["url"]).json()
+    sim.import_polls = 1  # the first poll still finds it processing
+    assert s.get(r.json()["url"]).json()["status"] == "processing"
+    task = s.get(r.json()["url"]).json()
+    assert set(task) == {"status", "uid", "messages", "date_created"}
+    return task
 
 
 def test_import_and_deploy_round_trip(kobo: KoboSimulator) -> None:
