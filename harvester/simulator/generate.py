@@ -159,8 +159,7 @@ KATEGORI_WEIGHT: dict[str, float] = {
     "kelompok_minoritas": 0.1,
     "keluarga_bermasalah_sosial_psikologis": 0.5,
     "komunitas_adat_terpencil": 0.3,
-    "fakir_miskin": 2,
-}
+}  # fakir_miskin is drawn per household (see ppks_submission), on the head
 PSKS_WEIGHT: dict[str, float] = {
     "pekerja_sosial_masyarakat": 25,
     "taruna_siaga_bencana": 12,
@@ -200,6 +199,7 @@ class DataGenerator:
         self.pick = Picker(spec)
         self.desa = list(wilayah.desa().values())
         self.kec_index = {k: i for i, k in enumerate(wilayah.kecamatan())}
+        self.kec_codes = list(self.kec_index)
         self._petugas: dict[str, list[Petugas]] = {}
         self._seed = seed
         self.ppks = kategori.ppks()
@@ -240,7 +240,7 @@ class DataGenerator:
 
     def _nik(self, rng: random.Random, m: Member, kode_kec: str) -> str:
         # Kecamatan of first registration: usually where the family lives now.
-        kec = kode_kec if rng.random() < 0.85 else rng.choice(list(self.kec_index))
+        kec = kode_kec if rng.random() < 0.85 else rng.choice(self.kec_codes)
         day = m.born.day + (40 if m.jk == "P" else 0)
         prefix = f"6107{kec[-2:]}{day:02d}{m.born.month:02d}{m.born.year % 100:02d}"
         return self.book.issue(rng, prefix)
