@@ -62,6 +62,17 @@ def browser():
         driver.quit()
 
 
+def click(browser, element) -> None:
+    """Click something that loads a new page, and wait until the old page is gone."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, 15).until(ec.staleness_of(page))
+
+
 def shot(browser, name: str) -> None:
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
@@ -89,26 +100,26 @@ def test_log_in_filter_open_approve(live, browser):
     shot(browser, "01-login")
     browser.find_element(By.NAME, "username").send_keys("reviewer")
     browser.find_element(By.NAME, "password").send_keys(fx.PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    click(browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
     assert browser.current_url.endswith("/pengajuan/")  # back where we wanted to go
     rows = browser.find_elements(By.CSS_SELECTOR, "table.list tbody tr")
     assert len(rows) == 3
 
     Select(browser.find_element(By.NAME, "kecamatan")).select_by_value(fx.KEC_A)
     Select(browser.find_element(By.NAME, "form")).select_by_value("ppks")
-    browser.find_element(By.CSS_SELECTOR, "#filter button[type=submit]").click()
+    click(browser, browser.find_element(By.CSS_SELECTOR, "#filter button[type=submit]"))
     rows = browser.find_elements(By.CSS_SELECTOR, "table.list tbody tr")
     assert [r.find_element(By.CSS_SELECTOR, "td a").text for r in rows] == ["Maria Ulfa"]
     assert "6107********0007" in rows[0].text and "6107014101900007" not in rows[0].text
     shot(browser, "02-list")
 
-    rows[0].find_element(By.LINK_TEXT, "Maria Ulfa").click()
+    click(browser, rows[0].find_element(By.LINK_TEXT, "Maria Ulfa"))
     assert browser.current_url.endswith(f"/pengajuan/{target_id}")
     assert "6107014101900007" in browser.page_source
     assert browser.find_element(By.CSS_SELECTOR, ".titlerow .badge").text == "Baru"
     shot(browser, "03-detail")
 
-    browser.find_element(By.CSS_SELECTOR, "button[name=status][value=disetujui]").click()
+    click(browser, browser.find_element(By.CSS_SELECTOR, "button[name=status][value=disetujui]"))
     assert browser.find_element(By.CSS_SELECTOR, ".titlerow .badge").text == "Disetujui"
     assert "Status diubah menjadi Disetujui" in browser.find_element(By.CSS_SELECTOR, ".flash").text
     history = browser.find_element(By.CSS_SELECTOR, ".history").text
@@ -134,12 +145,12 @@ def test_returning_needs_a_note_in_the_browser(live, browser):
     browser.get(base + "/masuk")
     browser.find_element(By.NAME, "username").send_keys("adm")
     browser.find_element(By.NAME, "password").send_keys(fx.PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    click(browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
     browser.get(f"{base}/pengajuan/{sub_id}")
-    browser.find_element(By.CSS_SELECTOR, "button[name=status][value=dikembalikan]").click()
+    click(browser, browser.find_element(By.CSS_SELECTOR, "button[name=status][value=dikembalikan]"))
     assert "Catatan wajib diisi" in browser.find_element(By.CSS_SELECTOR, ".flash-error").text
     browser.find_element(By.NAME, "catatan").send_keys("Foto KK tidak terbaca")
-    browser.find_element(By.CSS_SELECTOR, "button[name=status][value=dikembalikan]").click()
+    click(browser, browser.find_element(By.CSS_SELECTOR, "button[name=status][value=dikembalikan]"))
     assert browser.find_element(By.CSS_SELECTOR, ".titlerow .badge").text == "Dikembalikan"
     assert "Foto KK tidak terbaca" in browser.find_element(By.CSS_SELECTOR, ".history").text
     browser.get(base + "/pengguna/")
