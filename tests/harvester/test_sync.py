@@ -309,3 +309,55 @@ def kobo_bytes(kobo, url: str) -> bytes:
     response = requests.get(url, headers={"Authorization": f"Token {kobo.token}"}, timeout=10)
     response.raise_for_status()
     return response.content
+
+
+def test_an_edit_after_a_review_decision_sends_the_submission_back_to_baru(scene):
+    from registry import review, users
+    from registry.models import ReviewEvent
+
+    kobo, uid, settings = scene
+    ids = kobo.generate(uid, 5)
+    run_once(settings)
+    with db.session_scope(settings.database_url) as s:
+        reviewer = users.create_user(s, "reviewer", "rahasia-sekali-123", "dinsos")
+        sub = s.scalars(select(Submission).where(Submission.kobo_id == ids[0])).one()
+        review.decide(s, sub, reviewer, "disetujui")
+        approved_hash = sub.payload_hash
+
+    payload = kobo.get(uid, ids[0])
+    kobo.edit(uid, ids[0], {f.ALAMAT: (payload.get(f.ALAMAT) or "") + " (diperbaiki)"})
+    [result] = run_once(settings, reconcile=True)
+    assert result.updated == 1
+    with db.session_scope(settings.database_url) as s:
+        sub = s.scalars(select(Submission).where(Submission.kobo_id == ids[0])).one()
+        assert (sub.status, sub.is_changed_after_review) == ("baru", True)
+        events = s.scalars(
+            select(ReviewEvent).where(ReviewEvent.submission_id == sub.id).order_by(ReviewEvent.id)
+        ).all()
+        assert [(e.from_status, e.to_status) for e in events] == [
+            ("baru", "disetujui"),
+            ("disetujui", "baru"),
+        ]
+        assert events[0].payload_hash == approved_hash != sub.payload_hash
+        assert "diubah setelah ditinjau" in events[1].catatan
+        others = s.scalars(select(Submission.status).where(Submission.kobo_id != ids[0])).all()
+        assert set(others) == {"baru"}
+
+
+def test_our_own_write_back_of_a_decision_is_not_taken_for_an_edit(scene):
+    from registry import review, users
+
+    kobo, uid, settings = scene
+    ids = kobo.generate(uid, 3)
+    run_once(settings)
+    with db.session_scope(settings.database_url) as s:
+        reviewer = users.create_user(s, "reviewer", "rahasia-sekali-123", "dinsos")
+        sub = s.scalars(select(Submission).where(Submission.kobo_id == ids[1])).one()
+        review.decide(s, sub, reviewer, "disetujui")
+    [result] = run_once(settings, reconcile=True)  # flushes the outbox, then reconciles
+    assert kobo.get(uid, ids[1])["_validation_status"]["uid"] == "validation_status_approved"
+    assert result.updated == 1  # the validation status, seen by reconcile
+    with db.session_scope(settings.database_url) as s:
+        sub = s.scalars(select(Submission).where(Submission.kobo_id == ids[1])).one()
+        assert (sub.status, sub.is_changed_after_review) == ("disetujui", False)
+        assert sub.kobo_validation_uid == "validation_status_approved"
