@@ -31,6 +31,7 @@ from xlsforms import fields as F
 
 bp = Blueprint("submissions", __name__, url_prefix="/pengajuan")
 BULK_STATUSES = (STATUS_TERVERIFIKASI, STATUS_DISETUJUI)
+INLINE_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 ANSWER_FORMATTERS = {
     F.KECAMATAN: nama_wilayah,
     F.DESA: nama_wilayah,
@@ -199,8 +200,18 @@ def attachment(submission_id: int, attachment_id: int) -> Response:
     att = next((a for a in submission.attachments if a.id == attachment_id), None)
     if att is None or not att.is_downloaded or not att.local_path:
         abort(404)
+    # The type comes from whoever submitted the form: only plain images are shown inline, so a
+    # file sent as text/html or SVG can never run a script on this site.
+    mimetype = (att.mimetype or "").split(";")[0].strip().lower()
+    inline = mimetype in INLINE_IMAGE_TYPES
     response = send_from_directory(
-        current_app.config["MEDIA_DIR"], att.local_path, mimetype=att.mimetype or None
+        current_app.config["MEDIA_DIR"],
+        att.local_path,
+        mimetype=mimetype if inline else "application/octet-stream",
+        as_attachment=not inline,
+        download_name=att.filename or None,
     )
     response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -102,6 +103,37 @@ def test_photo_path_cannot_leave_the_media_folder(client, auth, db, world, tmp_p
     db.commit()
     auth.login("dinsos")
     assert client.get(f"/pengajuan/{world.own}/lampiran/{escape.id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("mimetype", "filename"),
+    [("text/html", "foto.html"), ("image/svg+xml", "foto.svg"), ("TEXT/HTML; charset=utf-8", "x")],
+)
+def test_an_attachment_that_is_not_a_plain_image_never_runs_as_a_page(
+    client, auth, db, world, app, mimetype, filename
+):
+    # Whoever submits the form chooses the file and its type: a page with a script, served
+    # inline from this site, would run with the reviewer's session.
+    media = Path(app.config["MEDIA_DIR"])
+    (media / "a" / "jahat.bin").write_text("<script>alert(1)</script>")
+    sub = db.get(Submission, world.own)
+    att = fx.make_attachment(db, sub, "a/jahat.bin", filename=filename)
+    att.mimetype = mimetype
+    db.commit()
+    auth.login("dinsos")
+    response = client.get(f"/pengajuan/{world.own}/lampiran/{att.id}")
+    assert response.status_code == 200
+    assert response.mimetype == "application/octet-stream"
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+
+
+def test_a_photo_is_still_shown_inline(client, auth, world):
+    auth.login("dinsos")
+    response = client.get(f"/pengajuan/{world.own}/lampiran/{world.own_attachment}")
+    assert response.mimetype == "image/jpeg"
+    assert not response.headers.get("Content-Disposition", "").startswith("attachment")
 
 
 def test_decision_buttons_follow_the_role(client, auth, world):
