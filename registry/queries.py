@@ -43,6 +43,17 @@ SORTS: dict[str, tuple[Any, ...]] = {
     "id": (Submission.id.asc(),),
 }
 MAX_PER_PAGE = 200
+# Row ids are INTEGER columns: PostgreSQL's int4 is the smaller of the two databases' limits.
+# A larger number in a URL or form is simply no row, never a database error.
+MAX_ID = 2**31 - 1
+
+
+def is_row_id(value: int) -> bool:
+    return 0 < value <= MAX_ID
+
+
+MIN_DATE = dt.date(1900, 1, 1)
+MAX_DATE = dt.date(9999, 12, 30)
 
 
 def scope(user: User) -> ColumnElement[bool]:
@@ -109,10 +120,14 @@ class SubmissionFilter:
             if value is None:
                 return None
             try:
-                return dt.date.fromisoformat(value)
+                day = dt.date.fromisoformat(value)
             except ValueError:
                 errors.append(f"{name} harus tanggal TTTT-BB-HH, bukan {value}")
                 return None
+            if not MIN_DATE <= day <= MAX_DATE:  # WIB -> UTC and "the day after" must exist
+                errors.append(f"{name} di luar rentang tanggal yang dapat dipakai: {value}")
+                return None
+            return day
 
         def number(name: str, default: int, upper: int) -> int:
             value = text(name)
@@ -273,6 +288,8 @@ def status_counts(session: Session, user: User, f: SubmissionFilter) -> dict[str
 
 def get_submission(session: Session, user: User, submission_id: int) -> Submission | None:
     """One submission with its rows, or None when it does not exist or lies outside the scope."""
+    if not is_row_id(submission_id):
+        return None
     stmt = (
         select(Submission)
         .where(Submission.id == submission_id, scope(user))

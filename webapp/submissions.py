@@ -159,7 +159,9 @@ def bulk_submit() -> Response:
     if form.get("semua") == "1":
         ids = queries.matching_ids(db, user, f)
     else:
-        ids = sorted({int(v) for v in form.getlist("ids") if v.isdigit()})
+        ids = sorted(
+            {int(v) for v in form.getlist("ids") if v.isdigit() and queries.is_row_id(int(v))}
+        )
     if not ids:
         flash(_("Belum ada data yang dipilih."), "error")
         return back

@@ -15,8 +15,8 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from registry import queries, wilayah
 from registry import users as accounts
-from registry import wilayah
 from registry.models import User
 from webapp.access import ADMIN, actor, role_required
 from webapp.db import get_db
@@ -72,7 +72,7 @@ def create_submit() -> tuple[str, int] | Response:
 
 
 def _user_or_404(user_id: int) -> User:
-    user = get_db().get(User, user_id)
+    user = get_db().get(User, user_id) if queries.is_row_id(user_id) else None
     if user is None:
         abort(404)
     return user

@@ -314,3 +314,51 @@ def test_pages_hold_no_external_assets(client, auth, world):
             url
         )  # no CDN; map tiles come from settings
         assert len(page.encode()) < 60_000, url
+
+
+@pytest.mark.parametrize("big", [2**31, 10**25])
+def test_ids_beyond_the_database_integer_are_not_found(client, auth, db, world, big):
+    # 2**31 is past PostgreSQL's INTEGER, 10**25 past SQLite's: still "not found", never a 500.
+    auth.login("admin")
+    for url in (
+        f"/pengajuan/{big}",
+        f"/pengajuan/{big}/lampiran/{world.own_attachment}",
+        f"/pengajuan/{world.own}/lampiran/{big}",
+    ):
+        assert client.get(url).status_code == 404, url
+    assert (
+        client.post(f"/pengajuan/{big}/keputusan", data={"status": "disetujui"}).status_code == 404
+    )
+    assert client.post(f"/pengguna/{big}/aktif", data={"aktif": "0"}).status_code == 404
+    assert client.post(f"/pengguna/{big}/token").status_code == 404
+    bulk = client.post(
+        "/pengajuan/keputusan-massal",
+        data={"keputusan": "terverifikasi", "ids": [str(big), str(world.own)]},
+    )
+    assert bulk.status_code == 303
+    db.expire_all()
+    assert db.get(Submission, world.own).status == "terverifikasi"
+    headers = auth.token("admin")
+    assert client.get(f"/api/v1/submissions/{big}", headers=headers).status_code == 404
+    decision = client.post(
+        f"/api/v1/submissions/{big}/decision", json={"status": "disetujui"}, headers=headers
+    )
+    assert decision.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"dari": "0001-01-01"}, "dari di luar rentang tanggal"),
+        ({"sampai": "9999-12-31"}, "sampai di luar rentang tanggal"),
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_are_named_not_fatal(client, auth, many, query, message):
+    auth.login("dinsos")
+    response = client.get("/pengajuan/", query_string=query)
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert message in text
+    assert len(linked_ids(text)) == len(many)  # the unusable filter is dropped, as others are
+    api = client.get("/api/v1/submissions", query_string=query, headers=auth.token("dinsos"))
+    assert api.status_code == 422 and message in api.get_json()["error"]
