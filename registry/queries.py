@@ -105,7 +105,8 @@ class SubmissionFilter:
         errors: list[str] = []
 
         def text(name: str) -> str | None:
-            value = (args.get(name) or "").strip()
+            # PostgreSQL refuses NUL in any text parameter; no stored value can hold one.
+            value = (args.get(name) or "").replace("\x00", "").strip()
             return value or None
 
         def choice(name: str, allowed: Sequence[str] | Mapping[str, Any]) -> str | None:

@@ -158,8 +158,9 @@ def decide(
     alasan: str | None = None,
 ) -> ReviewEvent:
     """Move `submission` to `to_status` for `user`, or raise a ReviewError and change nothing."""
-    catatan = (catatan or "").strip() or None
-    alasan = (alasan or "").strip() or None
+    # NUL is dropped: PostgreSQL refuses it in text, and no person types one.
+    catatan = (catatan or "").replace("\x00", "").strip() or None
+    alasan = (alasan or "").replace("\x00", "").strip() or None
     _check(session, submission, user, to_status, catatan, alasan)
     from_status = submission.status
     # Compare-and-set: if another reviewer decided in the meantime, nothing is overwritten.

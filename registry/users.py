@@ -55,11 +55,19 @@ def check_password_rules(password: str) -> None:
         raise UserError(f"kata sandi minimal {MIN_PASSWORD_LENGTH} karakter")
 
 
+def _no_nul(value: str) -> str:
+    """PostgreSQL refuses NUL in text and JSON; it only ever arrives from a typed-in form."""
+    return value.replace("\x00", "")
+
+
 def audit(session: Session, actor: str, action: str, **detail: object) -> None:
-    session.add(AuditLog(actor=actor, action=action, detail=dict(detail)))
+    clean = {k: _no_nul(v) if isinstance(v, str) else v for k, v in detail.items()}
+    session.add(AuditLog(actor=_no_nul(actor), action=action, detail=clean))
 
 
 def get_by_username(session: Session, username: str) -> User | None:
+    if "\x00" in username:  # no username holds one (USERNAME_RE)
+        return None
     return session.scalar(select(User).where(User.username == username.strip().lower()))
 
 
@@ -94,7 +102,7 @@ def create_user(
         password_hash=generate_password_hash(password),
         role=role,
         wilayah=kode,
-        nama_lengkap=(nama_lengkap or "").strip() or None,
+        nama_lengkap=_no_nul(nama_lengkap or "").strip() or None,
         is_active=True,
     )
     session.add(user)
