@@ -79,3 +79,43 @@ def test_every_english_entry_is_translated():
         catalog = read_po(fh)
     untranslated = [m.id for m in catalog if m.id and not m.string]
     assert untranslated == []
+
+
+WTFORMS_ENGLISH = ("This field is required", "Field must be", "Not a valid choice", "characters")
+
+
+def test_form_errors_are_in_indonesian(client, auth):
+    auth.login("admin")
+    created = client.post(
+        "/pengguna/", data={"username": "", "role": "dinsos", "password": "pendek"}
+    ).get_data(as_text=True)
+    changed = client.post(
+        "/akun/kata-sandi", data={"current": "", "new": "abc", "confirm": "abc"}
+    ).get_data(as_text=True)
+    client.get("/bahasa/en")
+    english_page = client.post(
+        "/akun/kata-sandi", data={"current": "", "new": "abc", "confirm": "abc"}
+    ).get_data(as_text=True)
+    for page in (created, changed):
+        assert "Wajib diisi." in page and "Paling sedikit 8 karakter." in page
+        assert not [w for w in WTFORMS_ENGLISH if w in page]
+    assert english("Wajib diisi.") in english_page
+    assert english("Paling sedikit %(min)d karakter.") % {"min": 8} in english_page
+
+
+def test_every_string_of_the_pages_is_in_the_english_catalogue():
+    """What pybabel extract finds in the code and templates, the English .po translates."""
+    from babel.messages.extract import extract_from_dir
+
+    method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
+    keywords = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)}
+    found = {
+        msg if isinstance(msg, str) else msg[0]
+        for _file, _line, msg, _comments, _context in extract_from_dir(
+            SOURCE_DIR.parent, method_map, keywords=keywords
+        )
+    }
+    with EN_PO.open("rb") as fh:
+        catalog = read_po(fh)
+    assert found, "nothing extracted: the check itself is broken"
+    assert sorted(m for m in found if m not in catalog) == []
