@@ -14,7 +14,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 import xlsforms
+from xlsforms import fields as F
 
 log = logging.getLogger(__name__)
 DEFAULT_DIR = Path(xlsforms.__file__).parent
@@ -24,6 +27,12 @@ NO_ANSWER = ("note", "start", "end", "today", "deviceid", "username", "phonenumb
 # Keys Kobo adds to every submission: not answers.
 SYSTEM_PREFIXES = ("_", "meta/", "formhub/")
 SYSTEM_KEYS = frozenset({"start", "end", "today", "deviceid", "username", "__version__"})
+# Calculated questions carry no label in the forms; reviewers still read words, not names.
+UNLABELLED = {
+    F.UMUR: _l("Umur (tahun)"),
+    F.JUMLAH_ANGGOTA: _l("Jumlah anggota keluarga"),
+    F.JENIS_SUBJEK: _l("Jenis subjek"),
+}
 
 
 @dataclass
@@ -34,7 +43,12 @@ class FormLabels:
     order: dict[str, int] = field(default_factory=dict)  # path -> position in the form
 
     def label(self, path: str) -> str:
-        return self.questions.get(path) or self.groups.get(path) or path.rsplit("/", 1)[-1]
+        found = self.questions.get(path) or self.groups.get(path)
+        if found:
+            return found
+        if path in UNLABELLED:
+            return str(UNLABELLED[path])
+        return path.rsplit("/", 1)[-1]
 
     def answer(self, path: str, value: Any) -> str:
         """A select answer as its labels (space-separated choices for select_multiple)."""
@@ -111,7 +125,8 @@ def read_labels(path: Path, lang: str = "id") -> FormLabels:
             if not name or not kind or kind.split()[0] in NO_ANSWER:
                 continue
             data_path = "/".join([*stack, name])
-            out.questions[data_path] = label or name
+            if label:
+                out.questions[data_path] = label
             out.order[data_path] = len(out.order)
             parts = kind.split()
             if parts[0] in ("select_one", "select_multiple") and len(parts) > 1:

@@ -26,6 +26,13 @@ ACTION_TEXT = {
     "dikembalikan": _l("Kembalikan ke desa"),
     "ditolak": _l("Tolak"),
 }
+# The calculated `jenis_subjek` of a PSKS (registry/data/psks_kategori.csv).
+JENIS_SUBJEK_TEXT = {
+    "perorangan": _l("Perorangan"),
+    "keluarga": _l("Keluarga"),
+    "lembaga": _l("Lembaga"),
+    "badan_usaha": _l("Badan usaha"),
+}
 FORM_TEXT = {"ppks": _l("PPKS (rumah tangga)"), "psks": _l("PSKS")}
 ROLE_TEXT = {
     "admin": _l("Administrator"),
@@ -80,6 +87,10 @@ def nama_kategori(kode: str | None) -> str:
         return ""
     item = kategori.ppks().get(kode) or kategori.psks().get(kode)
     return item.nama if item else kode
+
+
+def jenis_subjek(kode: str | None) -> str:
+    return str(JENIS_SUBJEK_TEXT.get(kode or "", kode or ""))
 
 
 def waktu(value: dt.datetime | None) -> str:

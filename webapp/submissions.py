@@ -26,7 +26,7 @@ from webapp import background
 from webapp.access import DECIDING, PERSONAL, actor, role_required
 from webapp.db import get_db
 from webapp.labels import describe, labels_for
-from webapp.present import nama_kategori, nama_wilayah, status_text
+from webapp.present import jenis_subjek, nama_kategori, nama_wilayah, status_text
 from xlsforms import fields as F
 
 bp = Blueprint("submissions", __name__, url_prefix="/pengajuan")
@@ -37,6 +37,7 @@ ANSWER_FORMATTERS = {
     F.DESA: nama_wilayah,
     F.KATEGORI_PPKS: nama_kategori,
     F.KATEGORI_PSKS: nama_kategori,
+    F.JENIS_SUBJEK: jenis_subjek,
 }
 
 

@@ -15,6 +15,7 @@ from tests.webapp import factories as fx
 from tests.webapp.conftest import linked_ids
 from webapp.labels import DEFAULT_DIR
 from webapp.present import mask_nik
+from xlsforms import fields as F
 
 
 def test_nik_masked_in_the_list_and_full_on_the_detail(client, auth, world):
@@ -58,6 +59,32 @@ def test_detail_shows_question_labels_members_and_names(client, auth, db):
     assert "Siti Aminah" in page and "6107010101850004" in page
     assert wilayah.desa()[fx.DESA_A].nama in page
     assert kategori.ppks()["lansia_telantar"].nama in page  # the category's name, not its code
+
+
+@pytest.mark.skipif(not (DEFAULT_DIR / "ppks.xlsx").exists(), reason="xlsforms/ppks.xlsx missing")
+def test_calculated_answers_have_words_not_field_names(client, auth, db):
+    # umur, jumlah_anggota and jenis_subjek are `calculate` rows: the forms give them no label.
+    ppks = fx.make_submission(db)
+    payload = dict(ppks.payload)
+    payload[F.ANGGOTA] = [{**payload[F.ANGGOTA][0], F.UMUR: "41"}]
+    payload[F.JUMLAH_ANGGOTA] = "1"
+    ppks.payload = payload
+    psks = fx.make_submission(db, form="psks", kategori="lembaga_kesejahteraan_sosial")
+    psks.payload = {**psks.payload, F.JENIS_SUBJEK: "lembaga"}
+    db.commit()
+    auth.login("dinsos")
+    pages = {}
+    for lang in ("en", "id"):
+        client.get(f"/bahasa/{lang}")
+        pages[lang] = [
+            client.get(f"/pengajuan/{s.id}").get_data(as_text=True) for s in (ppks, psks)
+        ]
+        for raw in (">umur<", ">jumlah_anggota<", ">jenis_subjek<", ">lembaga<"):
+            assert not [p for p in pages[lang] if raw in p], (lang, raw)
+    ppks_page, psks_page = pages["id"]
+    assert ">Umur (tahun)<" in ppks_page and ">41<" in ppks_page
+    assert ">Jumlah anggota keluarga<" in ppks_page
+    assert ">Jenis subjek<" in psks_page and ">Lembaga<" in psks_page
 
 
 def test_detail_falls_back_to_field_names_without_the_form(database_url, tmp_path, db):
