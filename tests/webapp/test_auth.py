@@ -68,6 +68,24 @@ def test_login_is_rate_limited(database_url, tmp_path):
     assert "Terlalu banyak percobaan" in client.post("/masuk", data={}).get_data(as_text=True)
 
 
+def test_only_failed_logins_count_towards_the_limit(database_url, tmp_path, db):
+    # A Dinas office shares one public address: its colleagues logging in one after another
+    # must not lock each other out.
+    app = make_app(database_url, tmp_path, LOGIN_RATE_LIMIT="3 per minute")
+    names = [fx.make_user(db, "dinsos").username for _ in range(4)]
+    db.commit()
+    client = app.test_client()
+    for name in names:
+        ok = client.post("/masuk", data={"username": name, "password": fx.PASSWORD})
+        assert ok.status_code == 302, name
+        client.post("/keluar")
+    wrong = [
+        client.post("/masuk", data={"username": names[0], "password": "salah"}).status_code
+        for _ in range(4)
+    ]
+    assert wrong == [401, 401, 401, 429]
+
+
 def test_change_password_ends_other_sessions(app, client, auth, db):
     auth.login("kecamatan")
     other = app.test_client()
