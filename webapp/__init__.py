@@ -71,7 +71,19 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
-    from webapp import access, api, auth, dashboard, db, errors, i18n, present, submissions, users
+    from webapp import (
+        access,
+        api,
+        auth,
+        dashboard,
+        db,
+        errors,
+        headers,
+        i18n,
+        present,
+        submissions,
+        users,
+    )
     from webapp.extensions import csrf, limiter, login_manager
 
     db.init_app(app)
@@ -81,6 +93,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     present.init_app(app)
     errors.init_app(app)
+    headers.init_app(app)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)

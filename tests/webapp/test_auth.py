@@ -189,6 +189,21 @@ def test_session_cookie_is_secure_over_https(database_url, tmp_path, db):
     assert "Secure" in _session_cookie(response)
 
 
+def test_no_page_can_be_framed_by_another_site(client, auth, world):
+    # Clickjacking: a decision page inside a hidden frame of another site.
+    pages = [client.get("/masuk")]
+    auth.login("dinsos")
+    pages += [client.get(u) for u in ("/", "/pengajuan/", f"/pengajuan/{world.own}", "/tidak-ada")]
+    pages.append(client.get("/api/v1/stats", headers=auth.token("dinsos")))
+    for response in pages:
+        assert response.headers["X-Frame-Options"] == "DENY", response.request.path
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    photo = client.get(f"/pengajuan/{world.own}/lampiran/{world.own_attachment}")
+    assert "sandbox" in photo.headers["Content-Security-Policy"]  # its own, stricter policy
+
+
 def test_secret_key_is_required_outside_development(database_url, tmp_path, monkeypatch):
     monkeypatch.delenv("BABALE_SECRET_KEY", raising=False)
     with pytest.raises(SettingsError) as exc:
