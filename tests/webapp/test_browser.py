@@ -155,3 +155,26 @@ def test_returning_needs_a_note_in_the_browser(live, browser):
     assert "Foto KK tidak terbaca" in browser.find_element(By.CSS_SELECTOR, ".history").text
     browser.get(base + "/pengguna/")
     shot(browser, "06-users")
+
+
+@pytest.mark.parametrize("width", [1280, 1024, 390])
+def test_filter_buttons_stay_inside_their_card(live, browser, width):
+    from selenium.webdriver.common.by import By
+
+    base, url = live
+    with session_factory(url)() as db:
+        fx.make_user(db, "dinsos", username="rev")
+        fx.make_submission(db)
+        db.commit()
+    browser.get(base + "/masuk")
+    browser.find_element(By.NAME, "username").send_keys("rev")
+    browser.find_element(By.NAME, "password").send_keys(fx.PASSWORD)
+    click(browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+    browser.set_window_size(width, 900)
+    browser.get(base + "/pengajuan/")
+    shot(browser, f"07-filters-{width}")
+    card = browser.find_element(By.ID, "filter").rect
+    right = card["x"] + card["width"]
+    for button in browser.find_elements(By.CSS_SELECTOR, "#filter .filter-actions > *"):
+        box = button.rect
+        assert box["x"] + box["width"] <= right, (width, button.text, box, card)
