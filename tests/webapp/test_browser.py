@@ -178,3 +178,35 @@ def test_filter_buttons_stay_inside_their_card(live, browser, width):
     for button in browser.find_elements(By.CSS_SELECTOR, "#filter .filter-actions > *"):
         box = button.rect
         assert box["x"] + box["width"] <= right, (width, button.text, box, card)
+
+
+def test_pages_load_without_console_errors(live, browser):
+    """Every page of every role loads its own files (CSS, JS, map, icon) without a failure."""
+    from selenium.webdriver.common.by import By
+
+    base, url = live
+    with session_factory(url)() as db:
+        for role in ("admin", "kecamatan", "desa", "pimpinan"):
+            fx.make_user(db, role, username=f"c_{role}")
+        sub_id = fx.make_submission(db).id
+        db.commit()
+    pages = {
+        "admin": ["/", "/pengajuan/", f"/pengajuan/{sub_id}", "/pengguna/", "/akun/kata-sandi"],
+        "kecamatan": ["/", "/pengajuan/", f"/pengajuan/{sub_id}"],
+        "desa": ["/", "/pengajuan/", f"/pengajuan/{sub_id}"],
+        "pimpinan": ["/"],
+    }
+    for role, urls in pages.items():
+        browser.delete_all_cookies()
+        browser.get(base + "/masuk")
+        browser.find_element(By.NAME, "username").send_keys(f"c_{role}")
+        browser.find_element(By.NAME, "password").send_keys(fx.PASSWORD)
+        click(browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+        for path in urls:
+            browser.get(base + path)
+            errors = [
+                e["message"]
+                for e in browser.get_log("browser")
+                if e["level"] == "SEVERE" and base in e["message"]
+            ]
+            assert errors == [], (role, path)
