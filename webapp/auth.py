@@ -74,7 +74,10 @@ def login_submit() -> tuple[str, int] | Response:
 @bp.post("/keluar")
 def logout() -> Response:
     logout_user()
+    lang = session.get("lang")
     session.clear()
+    if lang:  # the language is the person's choice, not part of the login
+        session["lang"] = lang
     flash(_("Anda sudah keluar."), "info")
     return redirect(url_for("auth.login"))
 

@@ -47,6 +47,14 @@ def test_the_language_survives_logging_in(client, auth):
     assert 'lang="en"' in client.get("/").get_data(as_text=True)
 
 
+def test_the_language_survives_logging_out(client, auth):
+    auth.login("desa")
+    client.get("/bahasa/en")
+    page = client.post("/keluar", follow_redirects=True).get_data(as_text=True)
+    assert 'lang="en"' in page
+    assert english("Anda sudah keluar.") in page and english("Masuk ke Babale") in page
+
+
 @pytest.mark.skipif(not (DEFAULT_DIR / "ppks.xlsx").exists(), reason="xlsforms/ppks.xlsx missing")
 def test_question_labels_follow_the_language(client, auth, db):
     sub = fx.make_submission(db)
