@@ -20,7 +20,13 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from registry import kategori, queries, review, wilayah
-from registry.models import STATUS_DISETUJUI, STATUS_TERVERIFIKASI, Submission, User
+from registry.models import (
+    STATUS_DISETUJUI,
+    STATUS_TERVERIFIKASI,
+    Attachment,
+    Submission,
+    User,
+)
 from registry.users import audit
 from webapp import background
 from webapp.access import DECIDING, PERSONAL, actor, role_required
@@ -39,6 +45,15 @@ ANSWER_FORMATTERS = {
     F.KATEGORI_PSKS: nama_kategori,
     F.JENIS_SUBJEK: jenis_subjek,
 }
+
+
+def _mimetype(att: Attachment) -> str:
+    return (att.mimetype or "").split(";")[0].strip().lower()
+
+
+def is_photo(att: Attachment) -> bool:
+    """A plain image, safe to show inline; anything else is only offered as a download."""
+    return _mimetype(att) in INLINE_IMAGE_TYPES
 
 
 def wilayah_choices(user: User) -> tuple[list[wilayah.Kecamatan], list[wilayah.Desa]]:
@@ -91,6 +106,7 @@ def _detail(submission: Submission, status_code: int = 200) -> tuple[str, int]:
         outbox=queries.latest_outbox(db, submission.id),
         decisions=review.allowed_decisions(user, submission),
         kobo_statuses=review.KOBO_VALIDATION_UID,
+        is_photo=is_photo,
     ), status_code
 
 
@@ -205,8 +221,8 @@ def attachment(submission_id: int, attachment_id: int) -> Response:
         abort(404)
     # The type comes from whoever submitted the form: only plain images are shown inline, so a
     # file sent as text/html or SVG can never run a script on this site.
-    mimetype = (att.mimetype or "").split(";")[0].strip().lower()
-    inline = mimetype in INLINE_IMAGE_TYPES
+    inline = is_photo(att)
+    mimetype = _mimetype(att)
     response = send_from_directory(
         current_app.config["MEDIA_DIR"],
         att.local_path,

@@ -154,6 +154,10 @@ def test_an_attachment_that_is_not_a_plain_image_never_runs_as_a_page(
     assert response.headers["Content-Disposition"].startswith("attachment")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "sandbox" in response.headers["Content-Security-Policy"]
+    page = client.get(f"/pengajuan/{world.own}").get_data(as_text=True)
+    link = f"/pengajuan/{world.own}/lampiran/{att.id}"
+    assert f'src="{link}"' not in page  # not shown as a photo
+    assert f'href="{link}" download' in page
 
 
 def test_a_photo_is_still_shown_inline(client, auth, world):
