@@ -22,6 +22,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from harvester.paging import KeysetCursor
+from registry import jsonio
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 # Methods safe to send twice. POST (an import) is not: a retried POST could create a second asset.
@@ -100,6 +101,7 @@ class KoboClient:
         page_limit: int = 1000,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._token = token
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
@@ -130,6 +132,21 @@ class KoboClient:
         adapter = HTTPAdapter(max_retries=retry, pool_maxsize=4)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+
+    def clone(self) -> KoboClient:
+        """A client with the same settings and its own Session (one per thread)."""
+        return KoboClient(
+            self.base_url,
+            self._token,
+            timeout=self.timeout,
+            retries=self.retries,
+            backoff=self.backoff,
+            backoff_max=self.backoff_max,
+            page_limit=self.page_limit,
+        )
+
+    def __repr__(self) -> str:
+        return f"KoboClient({self.base_url!r})"  # never the token
 
     def close(self) -> None:
         self.session.close()
@@ -209,7 +226,7 @@ class KoboClient:
         for attempt in range(1, self.retries + 2):
             response = self.request("GET", path_or_url, params=params)
             try:
-                return response.json()
+                return jsonio.loads(response.content)
             except ValueError:
                 # A 200 with a body that does not parse was most likely cut short by a proxy.
                 if attempt > self.retries:

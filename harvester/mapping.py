@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry import quality
+from registry import jsonio, quality
 from registry.models import Household, Person, PersonKategori, PsksEntry, Submission
 from registry.quality import Flag, repeat_path
 from xlsforms import fields as f
@@ -53,6 +53,7 @@ class Mapped:
     persons: list[dict[str, Any]] = field(default_factory=list)  # Person columns + "kategori"
     psks_entry: dict[str, Any] | None = None  # PsksEntry columns (PSKS)
     flags: list[Flag] = field(default_factory=list)
+    system: dict[str, Any] = field(default_factory=dict)  # what system_fields() returns
 
 
 # --- values -------------------------------------------------------------------------------------
@@ -65,24 +66,32 @@ class _Reader:
         self.data = data
         self.flags = flags
         self.at = at  # data path -> flag field (adds the repeat position inside a repeat)
+        self._leaves: dict[str, list[str]] | None = None  # question name -> keys, on first miss
 
     def raw(self, path: str) -> Any:
         """The answer at `path`; an older form version may have had the question in another
         group, so fall back to the one key with the same question name."""
-        if path in self.data:
-            return self.data[path]
-        leaf = path.rsplit("/", 1)[-1]
-        matches = [
-            k
-            for k in self.data
-            if isinstance(k, str) and not k.startswith("_") and k.rsplit("/", 1)[-1] == leaf
-        ]
+        value = self.data.get(path)
+        if value is not None or path in self.data:
+            return value
+        if self._leaves is None:
+            leaves: dict[str, list[str]] = {}
+            for k in self.data:
+                if type(k) is str and k[:1] != "_":
+                    leaves.setdefault(k.rpartition("/")[2], []).append(k)
+            self._leaves = leaves
+        matches = self._leaves.get(path.rpartition("/")[2], ())
         return self.data[matches[0]] if len(matches) == 1 else None
 
     def text(self, path: str) -> str | None:
         """The answer as text, whole: Kobo sends strings; anything else is serialised and
         flagged, never dropped or cut."""
-        return as_text(self.raw(path), self.at(path), self.flags)
+        value = self.raw(path)
+        if value is None:
+            return None
+        if type(value) is str and len(value) <= LONG_TEXT and not _UNSTORABLE.search(value):
+            return value  # the common case, without building the flag's field path
+        return as_text(value, self.at(path), self.flags)
 
 
 def as_text(value: Any, where: str, flags: list[Flag]) -> str | None:
@@ -154,11 +163,19 @@ def parse_geopoint(
     return None, None, None
 
 
+_LENGTHS: dict[int, int | None] = {}  # id(column) -> String(n) length (attribute access is slow)
+
+
 def _fits(column: Any, value: str | None) -> str | None:
     """`value` if it fits the String(n) column, else None: the column is a filter, not storage,
     and the full value is kept in the mapped rows and the raw payload."""
-    length = getattr(column.type, "length", None)
-    return value if value is None or length is None or len(value) <= length else None
+    if value is None:
+        return None
+    key = id(column)
+    if key not in _LENGTHS:
+        _LENGTHS[key] = getattr(column.type, "length", None)
+    length = _LENGTHS[key]
+    return value if length is None or len(value) <= length else None
 
 
 # --- system fields ------------------------------------------------------------------------------
@@ -166,10 +183,7 @@ def _fits(column: Any, value: str | None) -> str | None:
 
 def payload_hash(payload: Any) -> str:
     """sha256 hex of the canonical JSON (sorted keys, compact, UTF-8)."""
-    canonical = json.dumps(
-        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-    )
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(jsonio.canonical(payload)).hexdigest()
 
 
 def parse_submission_time(value: Any) -> dt.datetime | None:
@@ -353,8 +367,14 @@ def _person(position: int, item: dict[str, Any], flags: list[Flag]) -> tuple[dic
     r = _Reader(item, flags, lambda path: repeat_path(path, position))
     row: dict[str, Any] = dict.fromkeys(PERSON_COLUMNS)
     row["position"] = position
+    get = item.get
     for column, path in _PERSON_PATHS.items():
-        row[column] = r.text(path)
+        value = get(path)
+        # Inlined common case (a plain string at its path): members are most of the work.
+        if type(value) is str and len(value) <= LONG_TEXT and not _UNSTORABLE.search(value):
+            row[column] = value
+        else:
+            row[column] = r.text(path)
     row["tanggal_lahir_date"] = quality.parse_date(row["tanggal_lahir"])
     # PersonKategori rows are for filters: unknown codes are kept (and flagged by the rules) as
     # long as they fit the column; the full answer stays in kategori_ppks.
@@ -465,6 +485,7 @@ def map_submission(form: str, payload: dict[str, Any], *, today: dt.date | None 
     try:
         mapped = mapper(payload, flags, on)
         mapped.flags = flags
+        mapped.system = system
         return mapped
     except Exception as exc:  # a bug here must not drop a submission from the field
         flags.append(
@@ -474,4 +495,4 @@ def map_submission(form: str, payload: dict[str, Any], *, today: dt.date | None 
                 f"Kiriman tidak dapat dipetakan ({type(exc).__name__}); data asli tetap tersimpan.",
             )
         )
-        return Mapped(submission=empty, flags=flags)
+        return Mapped(submission=empty, flags=flags, system=system)

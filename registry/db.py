@@ -15,6 +15,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from registry import jsonio
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
@@ -33,6 +35,8 @@ def is_sqlite(url: str) -> bool:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """A new engine for `url`; creates the directory of a SQLite file if needed."""
+    kwargs.setdefault("json_serializer", jsonio.dumps)
+    kwargs.setdefault("json_deserializer", jsonio.loads)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

@@ -269,10 +269,21 @@ def page_submissions(session: Session, user: User, f: SubmissionFilter) -> Page:
     return Page(list(session.scalars(stmt)), total, f.page, f.per_page)
 
 
-def matching_ids(session: Session, user: User, f: SubmissionFilter) -> list[int]:
-    """Ids of every submission matching `f` (for "all that match the filter" bulk actions)."""
-    stmt = select(Submission.id).where(*conditions(user, f)).order_by(Submission.id)
+def matching_ids(
+    session: Session, user: User, f: SubmissionFilter, up_to: int | None = None
+) -> list[int]:
+    """Ids of every submission matching `f` (for "all that match the filter" bulk actions),
+    only up to id `up_to` when given: what had arrived when the reviewer saw the list."""
+    where = conditions(user, f)
+    if up_to is not None:
+        where.append(Submission.id <= up_to)
+    stmt = select(Submission.id).where(*where).order_by(Submission.id)
     return list(session.scalars(stmt))
+
+
+def newest_id(session: Session, user: User, f: SubmissionFilter) -> int | None:
+    """The highest id matching `f`: new arrivals get higher ids than anything shown so far."""
+    return session.scalar(select(func.max(Submission.id)).where(*conditions(user, f)))
 
 
 def status_counts(session: Session, user: User, f: SubmissionFilter) -> dict[str, int]:

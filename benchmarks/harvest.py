@@ -1,0 +1,252 @@
+"""Harvest benchmark: `babale harvest --once` against the floor, on the project's Kobo simulator.
+
+    .venv/bin/python benchmarks/harvest.py [--households 100000] [--database-url URL]
+
+This process hosts the simulator (so it can count requests); both contenders run as child
+processes on equal terms, each into a fresh database:
+
+(a) the floor: fetch the same keyset pages and insert the raw JSON plus one row per member with a
+    plain DB-API executemany, one transaction per page;
+(b) `babale harvest --once --form ppks` (mapping, quality flags, all tables, watermark, photos).
+
+It prints both times, their ratio, submissions per second, (b)'s peak memory (also at a tenth of
+the households, to show memory does not grow with them), and the time and data-request count of
+an immediate second run that finds nothing new.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TARGET_RATIO = 2.0
+TARGET_PEAK_MB = 200
+TARGET_NOCHANGE_S = 1.0
+TARGET_NOCHANGE_REQUESTS = 2
+
+
+# --- (a) the floor, run as a child process ---------------------------------------------------
+
+
+def floor(base_url: str, token: str, asset_uid: str, database_url: str) -> None:
+    import requests
+
+    session = requests.Session()
+    session.headers.update({"Authorization": f"Token {token}", "Accept": "application/json"})
+    if database_url.startswith("sqlite"):
+        conn = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        mark = "?"
+    else:
+        import psycopg
+
+        conn = psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://"))
+        mark = "%s"
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE raw (kobo_id BIGINT PRIMARY KEY, payload TEXT)")
+    cur.execute("CREATE TABLE member (kobo_id BIGINT, pos INT, nik TEXT, nama TEXT)")
+    conn.commit()
+    after = 0
+    while True:
+        params = {
+            "format": "json",
+            "query": json.dumps({"_id": {"$gt": after}}),
+            "sort": json.dumps({"_id": 1}),
+            "limit": "1000",
+            "start": "0",
+        }
+        url = f"{base_url}/api/v2/assets/{asset_uid}/data/"
+        page = session.get(url, params=params, timeout=120).json()
+        rows = page["results"]
+        if rows:
+            cur.executemany(
+                f"INSERT INTO raw VALUES ({mark}, {mark})",
+                [(r["_id"], json.dumps(r)) for r in rows],
+            )
+            members = [
+                (r["_id"], i, m.get("keluarga/anggota/nik"), m.get("keluarga/anggota/nama"))
+                for r in rows
+                for i, m in enumerate(r.get("keluarga/anggota") or [], 1)
+            ]
+            cur.executemany(
+                f"INSERT INTO member VALUES ({mark}, {mark}, {mark}, {mark})",
+                members,
+            )
+            conn.commit()
+            after = rows[-1]["_id"]
+        if not rows or page.get("next") is None:
+            break
+    conn.close()
+
+
+# --- the driver --------------------------------------------------------------------------------
+
+
+def timed_child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Run a child; return (seconds, peak RSS in MB, stdout)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = proc.stdout.read() if proc.stdout else b""
+    err = proc.stderr.read() if proc.stderr else b""
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:4])} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024, out.decode()
+
+
+def fresh_database(base: str | None, workdir: Path, name: str) -> str:
+    if not base:
+        return f"sqlite:///{workdir / (name + '.db')}"
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    dbname = f"babale_bench_{name}_{os.getpid()}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{dbname}"'))
+    admin.dispose()
+    return make_url(base).set(database=dbname).render_as_string(hide_password=False)
+
+
+def data_pages(sim: object) -> int:
+    return sum(
+        1
+        for r in sim.requests  # type: ignore[attr-defined]
+        if r.method == "GET" and r.path.endswith("/data/")
+    )
+
+
+def harvest_env(sim: object, uid: str, database_url: str, media: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BABALE_")}
+    env.update(
+        BABALE_DATABASE_URL=database_url,
+        BABALE_MEDIA_DIR=str(media),
+        BABALE_KOBO_URL=sim.base_url,  # type: ignore[attr-defined]
+        BABALE_KOBO_TOKEN=sim.token,  # type: ignore[attr-defined]
+        BABALE_KOBO_ASSET_PPKS=uid,
+    )
+    return env
+
+
+def babale_once(env: dict[str, str]) -> tuple[float, float, dict[str, object]]:
+    cmd = [sys.executable, "-c", "from babale.cli import main; main()", "harvest", "--once"]
+    seconds, peak, out = timed_child([*cmd, "--form", "ppks"], env)
+    return seconds, peak, json.loads(out.splitlines()[-1])
+
+
+def photo_seconds(database_url: str) -> float:
+    """How long the run spent on photos: from the end of its data harvest (the run record)
+    to the last download."""
+    from sqlalchemy import func, select
+
+    from registry import db
+    from registry.models import Attachment, HarvestRun
+
+    with db.session_scope(database_url) as s:
+        data_done = s.scalar(select(func.max(HarvestRun.finished_at)))
+        last_photo = s.scalar(select(func.max(Attachment.downloaded_at)))
+    if data_done is None or last_photo is None:
+        return 0.0
+    return max(0.0, (last_photo - data_done).total_seconds())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--households", type=int, default=100_000)
+    parser.add_argument("--database-url", help="a PostgreSQL server URL (default: SQLite files)")
+    parser.add_argument(
+        "--floor", nargs=4, metavar=("BASE", "TOKEN", "ASSET", "DB"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.floor:
+        floor(*args.floor)
+        return
+
+    from harvester.simulator import KoboSimulator
+
+    workdir = Path(tempfile.mkdtemp(prefix="babale-bench-"))
+    sim = KoboSimulator(seed=1)
+    uid = sim.add_asset("ppks")
+    small_uid = sim.add_asset("ppks")
+    t0 = time.perf_counter()
+    for start in range(0, args.households, 5000):
+        sim.generate(uid, min(5000, args.households - start))
+    sim.generate(small_uid, max(1, args.households // 10))
+    base_url = sim.start()
+    members = sum(len(sim.get(uid, i).get("keluarga/anggota") or []) for i in sim.ids(uid)[:2000])
+    print(
+        f"simulator: {args.households:,} households (~{members / 2000:.2f} members each) "
+        f"generated in {time.perf_counter() - t0:.1f} s at {base_url}"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BABALE_")}
+    try:
+        floor_db = fresh_database(args.database_url, workdir, "floor")
+        floor_s, floor_peak, _ = timed_child(
+            [sys.executable, __file__, "--floor", base_url, sim.token, uid, floor_db], env
+        )
+        print(
+            f"(a) floor: {floor_s:.1f} s, {args.households / floor_s:,.0f} subm/s, "
+            f"peak {floor_peak:.0f} MB"
+        )
+
+        small_db = fresh_database(args.database_url, workdir, "small")
+        _s, small_peak, _ = babale_once(
+            {**harvest_env(sim, small_uid, small_db, workdir / "media-small"), **{}}
+        )
+        main_db = fresh_database(args.database_url, workdir, "main")
+        henv = harvest_env(sim, uid, main_db, workdir / "media")
+        sim.clear_requests()
+        run_s, peak, line = babale_once(henv)
+        attachments = sum(1 for r in sim.requests if "/attachments/" in r.path)
+        assert line["new"] == args.households, line
+        photos_s = photo_seconds(main_db)
+        data_s = run_s - photos_s
+        ratio = data_s / floor_s
+        print(
+            f"(b) babale harvest --once: {run_s:.1f} s in all, "
+            f"{args.households / run_s:,.0f} subm/s, peak {peak:.0f} MB "
+            f"({small_peak:.0f} MB at {args.households // 10:,})"
+        )
+        print(
+            f"    of which data {data_s:.1f} s ({args.households / data_s:,.0f} subm/s) and "
+            f"{attachments:,} house photos {photos_s:.1f} s (the floor fetches no photos)"
+        )
+        print(f"    ratio (b, data)/(a): {ratio:.2f} (target <= {TARGET_RATIO})")
+
+        sim.clear_requests()
+        again_s, _p, again = babale_once(henv)
+        pages = data_pages(sim)
+        print(
+            f"no-change run: {again_s:.2f} s wall (process start included), {pages} data "
+            f"request(s), {len(sim.requests)} request(s) in all, fetched {again['fetched']} "
+            f"(target <= {TARGET_NOCHANGE_REQUESTS} data requests, < {TARGET_NOCHANGE_S} s)"
+        )
+        verdicts = {
+            "ratio": ratio <= TARGET_RATIO,
+            "peak_memory": peak < TARGET_PEAK_MB,
+            "no_change_requests": pages <= TARGET_NOCHANGE_REQUESTS,
+            "no_change_time": again_s < TARGET_NOCHANGE_S,
+        }
+        print(
+            "targets: " + ", ".join(f"{k} {'ok' if v else 'MISSED'}" for k, v in verdicts.items())
+        )
+    finally:
+        sim.stop()
+
+
+if __name__ == "__main__":
+    main()
