@@ -15,6 +15,7 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -37,6 +38,7 @@ from xlsforms import fields as F
 
 bp = Blueprint("submissions", __name__, url_prefix="/pengajuan")
 BULK_STATUSES = (STATUS_TERVERIFIKASI, STATUS_DISETUJUI)
+NEWER_MESSAGE = _l("%(n)d data masuk setelah daftar dibuka dan belum diputuskan: periksa dulu.")
 INLINE_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 ANSWER_FORMATTERS = {
     F.KECAMATAN: nama_wilayah,
@@ -76,6 +78,7 @@ def index() -> str:
     db = get_db()
     page = queries.page_submissions(db, user, f)
     kecamatan, desa = wilayah_choices(user)
+    bulk = [s for s in BULK_STATUSES if review.may_decide(user, s)]
     return render_template(
         "submissions/list.html",
         page=page,
@@ -85,7 +88,8 @@ def index() -> str:
         desa_choices=desa,
         ppks_kategori=kategori.ppks().values(),
         psks_kategori=kategori.psks().values(),
-        bulk_statuses=[s for s in BULK_STATUSES if review.may_decide(user, s)],
+        bulk_statuses=bulk,
+        newest_id=queries.newest_id(db, user, f) if bulk else None,
     )
 
 
@@ -173,14 +177,23 @@ def bulk_submit() -> Response:
         return back
     if not review.may_decide(user, to_status):
         abort(403)
+    newer = 0
     if form.get("semua") == "1":
-        ids = queries.matching_ids(db, user, f)
+        # "All that match" means all the reviewer was shown: data harvested since the list was
+        # opened (higher ids) is left for a look first.
+        limit = form.get("batas", "")
+        up_to = int(limit) if limit.isdigit() and queries.is_row_id(int(limit)) else None
+        ids = queries.matching_ids(db, user, f, up_to=up_to)
+        if up_to is not None:
+            newer = len(queries.matching_ids(db, user, f)) - len(ids)
     else:
         ids = sorted(
             {int(v) for v in form.getlist("ids") if v.isdigit() and queries.is_row_id(int(v))}
         )
     if not ids:
         flash(_("Belum ada data yang dipilih."), "error")
+        if newer:
+            flash(str(NEWER_MESSAGE) % {"n": newer}, "info")
         return back
     found = list(
         db.scalars(
@@ -201,6 +214,8 @@ def bulk_submit() -> Response:
         ),
         "success" if result.done else "info",
     )
+    if newer:
+        flash(str(NEWER_MESSAGE) % {"n": newer}, "info")
     if result.refused or missing:
         flash(
             _(

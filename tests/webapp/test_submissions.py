@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -324,6 +325,27 @@ def test_bulk_approve_all_matching_the_filter(client, auth, db, many):
     assert approved == {many["b"], many["x"], many["ok"]}
     events = db.scalars(select(ReviewEvent).where(ReviewEvent.to_status == "disetujui")).all()
     assert sorted(e.submission_id for e in events) == sorted([many["b"], many["x"]])
+
+
+def test_bulk_all_leaves_what_arrived_after_the_list_was_opened(client, auth, db, many):
+    auth.login("dinsos")
+    listing = client.get("/pengajuan/", query_string={"kecamatan": fx.KEC_B}).get_data(as_text=True)
+    batas = re.search(r'name="batas" value="(\d+)"', listing).group(1)
+    late = fx.make_submission(db, fx.DESA_B, nama="Baru Datang")  # harvested meanwhile
+    db.commit()
+    response = client.post(
+        "/pengajuan/keputusan-massal",
+        data={"keputusan": "disetujui", "semua": "1", "kecamatan": fx.KEC_B, "batas": batas},
+        follow_redirects=True,
+    )
+    text = response.get_data(as_text=True)
+    assert "2 data diubah menjadi Disetujui" in text
+    assert "1 data masuk setelah daftar dibuka" in text
+    db.expire_all()
+    assert db.get(Submission, late.id).status == "baru"
+    assert (
+        db.get(Submission, many["b"]).status == db.get(Submission, many["x"]).status == "disetujui"
+    )
 
 
 def test_bulk_refuses_final_decisions_other_than_approval(client, auth, many):
