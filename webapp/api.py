@@ -154,6 +154,10 @@ def decision(submission_id: int) -> ResponseReturnValue:
             catatan=str(data.get("catatan") or ""),
             alasan=str(data.get("alasan") or ""),
         )
+    except review.MissingReason as exc:
+        db.rollback()
+        # A script cannot see the page's list: name the codes it may send.
+        return jsonify(error=exc.message, alasan_pilihan=review.ALASAN_DITOLAK), exc.http_status
     except review.ReviewError as exc:
         db.rollback()
         return jsonify(error=exc.message), exc.http_status

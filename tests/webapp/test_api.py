@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
+from registry import review
 from registry.models import OutboxItem, Submission
 from tests.webapp import factories as fx
 
@@ -135,6 +136,17 @@ def test_refused_decisions(client, auth, db, seeded, role, body, code, message):
     assert message in response.get_json()["error"]
     db.expire_all()
     assert db.get(Submission, seeded[0].id).status == "baru"
+
+
+def test_a_refusal_without_a_known_reason_names_the_reasons(client, auth, seeded):
+    url = f"/api/v1/submissions/{seeded[0].id}/decision"
+    body = client.post(url, json={"status": "ditolak", "catatan": "x", "alasan": "ganda"},
+                       headers=auth.token("dinsos")).get_json()  # fmt: skip
+    assert body["alasan_pilihan"] == review.ALASAN_DITOLAK
+    code = next(iter(body["alasan_pilihan"]))
+    again = client.post(url, json={"status": "ditolak", "catatan": "x", "alasan": code},
+                        headers=auth.token("dinsos"))  # fmt: skip
+    assert again.status_code == 200 and again.get_json()["status"] == "ditolak"
 
 
 def test_decision_on_a_decided_submission_is_409(client, auth, seeded):
