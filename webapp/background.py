@@ -49,7 +49,11 @@ class Sender:
         try:
             with KoboClient(url, token, retries=2, backoff=0.5) as client:
                 counts = flush(self.database_url, client, self.settings, wait_for_lease=30)
-            log.info("write-back: %s", counts)
+            # flush() records Kobo's refusals on the items; the log should say so too.
+            if counts.get("failed") or counts.get("refused"):
+                log.warning("write-back: Kobo did not take every decision yet: %s", counts)
+            else:
+                log.info("write-back: %s", counts)
         except KoboError as exc:
             log.warning("write-back postponed: %s", exc)
         except Exception:

@@ -3,6 +3,7 @@ holds up the request nor loses the decision."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 
@@ -73,7 +74,8 @@ def test_approval_is_sent_in_the_background_without_waiting_for_kobo(kobo_app, s
     assert "Sudah diterima Kobo" in page
 
 
-def test_a_kobo_outage_keeps_the_decision_queued(kobo_app, sim, db):
+def test_a_kobo_outage_keeps_the_decision_queued(kobo_app, sim, db, caplog):
+    caplog.set_level(logging.INFO)
     asset = sim.add_asset("ppks")
     [kobo_id] = sim.generate(asset, 1)
     fx.make_user(db, "dinsos", username="rev")
@@ -96,3 +98,8 @@ def test_a_kobo_outage_keeps_the_decision_queued(kobo_app, sim, db):
     page = client.get(f"/pengajuan/{sub.id}").get_data(as_text=True)
     assert "Menunggu dikirim ke Kobo" in page
     assert sim.get(asset, kobo_id)["_validation_status"] == {}
+    # The server log tells the administrator, without the token.
+    warned = [r for r in caplog.records if r.name == "webapp.background"]
+    assert [r.levelno for r in warned] == [logging.WARNING]
+    assert "failed" in warned[0].getMessage()
+    assert not [r for r in caplog.records if sim.token in r.getMessage()]
