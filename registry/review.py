@@ -233,7 +233,8 @@ def decide_many(
 def mark_changed_after_review(session: Session, submission: Submission) -> ReviewEvent | None:
     """An edit arrived from Kobo after a decision: back to `baru`, flagged, with a system event.
 
-    Returns the event, or None when the submission had no decision to undo.
+    Returns the event, or None when the submission had no decision to undo. A decision still
+    waiting in the outbox is dropped.
     """
     if submission.status == STATUS_BARU:
         return None
@@ -248,5 +249,12 @@ def mark_changed_after_review(session: Session, submission: Submission) -> Revie
     submission.status = STATUS_BARU
     submission.is_changed_after_review = True
     session.add(event)
+    # A decision Kobo has not received yet was about the old version: nobody has reviewed the
+    # new one, so it must not reach Kobo as if they had.
+    session.execute(
+        delete(OutboxItem).where(
+            OutboxItem.submission_id == submission.id, OutboxItem.sent_at.is_(None)
+        )
+    )
     session.flush()
     return event

@@ -103,3 +103,29 @@ def test_a_kobo_outage_keeps_the_decision_queued(kobo_app, sim, db, caplog):
     assert [r.levelno for r in warned] == [logging.WARNING]
     assert "failed" in warned[0].getMessage()
     assert not [r for r in caplog.records if sim.token in r.getMessage()]
+
+
+def test_a_decision_not_yet_sent_is_dropped_when_the_form_is_edited(sim, database_url, db):
+    # Approved while Kobo was down; then the desa corrected the form on Kobo. Nobody has
+    # reviewed the new version, so Kobo must not be told it is approved.
+    from harvester import writeback
+    from harvester.client import KoboClient
+    from registry import review
+
+    asset = sim.add_asset("ppks")
+    [kobo_id] = sim.generate(asset, 1)
+    reviewer = fx.make_user(db, "dinsos")
+    sub = fx.make_submission(db, asset_uid=asset, kobo_id=kobo_id)
+    review.decide(db, sub, reviewer, "disetujui")
+    db.commit()
+    with KoboClient(sim.base_url, sim.token, retries=0, backoff=0.01) as client:
+        sim.faults.error(503, times=None)
+        assert writeback.flush(database_url, client)["sent"] == 0
+        review.mark_changed_after_review(db, sub)  # what the harvest does on an edit
+        db.commit()
+        sim.faults.clear()
+        assert writeback.flush(database_url, client)["sent"] == 0
+    assert sim.get(asset, kobo_id)["_validation_status"] == {}
+    assert db.get(Submission, sub.id).status == "baru"
+    waiting = db.scalars(select(OutboxItem).where(OutboxItem.submission_id == sub.id)).all()
+    assert waiting == []  # nothing left to send later either
