@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 import queue
 import sys
 import threading
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Date, delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from harvester.client import KoboClient, KoboError
@@ -254,14 +255,21 @@ def _executemany(session: Session, table: Any, rows: list[dict[str, Any]]) -> No
     names = ", ".join(quote(c) for c in columns)
     marks = ", ".join([mark] * len(columns))
     sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608
-    iso = conn.dialect.name == "sqlite"
-    params = [
-        tuple(
-            v.isoformat() if iso and isinstance(v, dt.date) else v for v in (r[c] for c in columns)
-        )
-        for r in rows
-    ]
+    params = list(map(operator.itemgetter(*columns), rows))
+    if len(columns) == 1:
+        params = [(p,) for p in params]
+    dates = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, Date)]
+    if dates and conn.dialect.name == "sqlite":
+        params = [_iso_dates(p, dates) for p in params]
     conn.exec_driver_sql(sql, params)
+
+
+def _iso_dates(values: tuple[Any, ...], positions: list[int]) -> tuple[Any, ...]:
+    out = list(values)
+    for i in positions:
+        if isinstance(out[i], dt.date):
+            out[i] = out[i].isoformat()
+    return tuple(out)
 
 
 def _insert_mapped(session: Session, mapped: dict[int, Any]) -> None:

@@ -1,4 +1,4 @@
-"""`babale db ...`, `babale stats`, `babale export ...`, `babale users ...`"""
+"""`babale db ...`, `babale stats`, `babale export ...` (users: registry/users_cli.py)"""
 
 from __future__ import annotations
 
@@ -143,8 +143,3 @@ def export_bnba(fmt: str, out: Path, status: str, bom: bool) -> None:
     except OSError as exc:
         raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
     click.echo(f"{count} rows written to {out}")
-
-
-@click.group()
-def users() -> None:
-    """Manage the accounts of the review app."""
