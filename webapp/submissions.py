@@ -99,6 +99,13 @@ def _detail(submission: Submission, status_code: int = 200) -> tuple[str, int]:
     labels = labels_for(submission.form, current_app.config.get("XLSFORMS_DIR"), str(get_locale()))
     sections, tables = describe(submission.payload, labels, ANSWER_FORMATTERS)
     point = submission.household or submission.psks_entry
+    outbox = queries.latest_outbox(db, submission.id)
+    # Which decision Kobo holds (or will): after an edit it is no longer the current status.
+    kobo_decision = next(
+        (status_text(s) for s, uid in review.KOBO_VALIDATION_UID.items()
+         if outbox is not None and uid == outbox.validation_uid),
+        "",
+    )  # fmt: skip
     return render_template(
         "submissions/detail.html",
         sub=submission,
@@ -107,9 +114,9 @@ def _detail(submission: Submission, status_code: int = 200) -> tuple[str, int]:
         point=(point.latitude, point.longitude)
         if point is not None and point.latitude is not None and point.longitude is not None
         else None,
-        outbox=queries.latest_outbox(db, submission.id),
+        outbox=outbox,
+        kobo_decision=kobo_decision,
         decisions=review.allowed_decisions(user, submission),
-        kobo_statuses=review.KOBO_VALIDATION_UID,
         is_photo=is_photo,
     ), status_code
 

@@ -415,3 +415,22 @@ def test_dates_at_the_ends_of_the_calendar_are_named_not_fatal(client, auth, man
     assert len(linked_ids(text)) == len(many)  # the unusable filter is dropped, as others are
     api = client.get("/api/v1/submissions", query_string=query, headers=auth.token("dinsos"))
     assert api.status_code == 422 and message in api.get_json()["error"]
+
+
+def test_detail_names_the_decision_kobo_holds_and_when_it_is_outdated(client, auth, db, world):
+    from registry import review
+    from registry.models import OutboxItem, User, utcnow
+
+    reviewer = db.scalars(select(User).where(User.username == auth.user("dinsos"))).one()
+    sub = db.get(Submission, world.own)
+    review.decide(db, sub, reviewer, "disetujui")
+    db.commit()
+    auth.login("dinsos")
+    page = client.get(f"/pengajuan/{world.own}").get_data(as_text=True)
+    assert "Menunggu dikirim ke Kobo</span>: Disetujui" in page
+    db.scalars(select(OutboxItem)).one().sent_at = utcnow()  # Kobo took it
+    review.mark_changed_after_review(db, sub)  # then the desa edited the form on Kobo
+    db.commit()
+    page = client.get(f"/pengajuan/{world.own}").get_data(as_text=True)
+    assert "Sudah diterima Kobo</span>: Disetujui" in page
+    assert "versi sebelum diubah di Kobo" in page
