@@ -7,10 +7,11 @@ Only the .po catalogues are kept in git. The app compiles them into the instance
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, session
+from flask import Flask, request, session
 from flask_babel import get_locale
 
 from webapp.extensions import babel
@@ -41,6 +42,17 @@ def select_locale() -> str:
     return str(chosen) if chosen in LOCALES else "id"
 
 
+def return_path() -> str:
+    """Where the language switch leads back to: this page, or for a page that answered a form
+    (a refused decision, a new token) the page the form was on, since a GET there is a 405."""
+    if request.method == "GET":
+        return request.full_path
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path.startswith("/"):
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return "/"
+
+
 def init_app(app: Flask) -> None:
     compiled = compile_catalogues(SOURCE_DIR, Path(app.config["TRANSLATIONS_CACHE"]))
     babel.init_app(
@@ -50,4 +62,4 @@ def init_app(app: Flask) -> None:
         default_translation_directories=str(compiled),
         locale_selector=select_locale,
     )
-    app.jinja_env.globals.update(LOCALES=LOCALES, get_locale=get_locale)
+    app.jinja_env.globals.update(LOCALES=LOCALES, get_locale=get_locale, return_path=return_path)

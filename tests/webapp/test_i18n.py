@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 
 import pandas as pd
 import pytest
@@ -127,3 +129,18 @@ def test_every_string_of_the_pages_is_in_the_english_catalogue():
         catalog = read_po(fh)
     assert found, "nothing extracted: the check itself is broken"
     assert sorted(m for m in found if m not in catalog) == []
+
+
+def test_switching_language_on_a_refused_decision_returns_to_the_detail(client, auth, world):
+    auth.login("dinsos")
+    detail = f"/pengajuan/{world.own}"
+    refused = client.post(
+        f"{detail}/keputusan",
+        data={"status": "dikembalikan"},
+        headers={"Referer": f"http://localhost{detail}"},
+    )
+    assert refused.status_code == 422
+    link = re.search(r'href="(/bahasa/en[^"]*)"', refused.get_data(as_text=True)).group(1)
+    switched = client.get(html.unescape(link))
+    assert switched.headers["Location"] == detail
+    assert client.get(switched.headers["Location"]).status_code == 200
