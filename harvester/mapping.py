@@ -59,6 +59,24 @@ class Mapped:
 # --- values -------------------------------------------------------------------------------------
 
 
+_LEAF_CACHE: dict[tuple[Any, ...], dict[str, list[str]]] = {}
+
+
+def _leaf_index(keys: tuple[Any, ...]) -> dict[str, list[str]]:
+    """Question name -> the keys that end in it. Submissions of one form share a handful of key
+    sets, so the index is cached per key set (bounded)."""
+    index = _LEAF_CACHE.get(keys)
+    if index is None:
+        index = {}
+        for k in keys:
+            if type(k) is str and k[:1] != "_":
+                index.setdefault(k.rpartition("/")[2], []).append(k)
+        if len(_LEAF_CACHE) >= 2048:
+            _LEAF_CACHE.clear()
+        _LEAF_CACHE[keys] = index
+    return index
+
+
 class _Reader:
     """Reads answers from one dict (the submission, or one repeat item), collecting flags."""
 
@@ -75,11 +93,7 @@ class _Reader:
         if value is not None or path in self.data:
             return value
         if self._leaves is None:
-            leaves: dict[str, list[str]] = {}
-            for k in self.data:
-                if type(k) is str and k[:1] != "_":
-                    leaves.setdefault(k.rpartition("/")[2], []).append(k)
-            self._leaves = leaves
+            self._leaves = _leaf_index(tuple(self.data))
         matches = self._leaves.get(path.rpartition("/")[2], ())
         return self.data[matches[0]] if len(matches) == 1 else None
 
