@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry import jsonio, quality
+from registry import jsonio, quality, wilayah
 from registry.models import Household, Person, PersonKategori, PsksEntry, Submission
 from registry.quality import Flag, repeat_path
 from xlsforms import fields as f
@@ -466,6 +466,11 @@ def _map_psks(payload: dict[str, Any], flags: list[Flag], on: dt.date) -> Mapped
 
 
 def _submission_columns(r: _Reader, kecamatan: str | None, desa: str | None) -> dict[str, Any]:
+    """The columns the review app scopes and filters on. A known desa decides the kecamatan, so
+    a kecamatan answered wrongly (flagged) cannot hide a household from its own verifier."""
+    owner = wilayah.kecamatan_of(desa) if desa else None
+    if owner is not None:
+        kecamatan = owner.kode
     return {
         "kode_kecamatan": _fits(Submission.kode_kecamatan, kecamatan),
         "kode_desa": _fits(Submission.kode_desa, desa),

@@ -464,3 +464,22 @@ def test_corrupted_submissions_are_stored_and_read_back_whole(database_url):
             assert sorted((x.field, x.code) for x in sub.flags) == sorted(
                 (x.field, x.code) for x in mapped.flags
             )
+
+
+def test_a_known_desa_decides_the_kecamatan_used_for_scoping():
+    """A household in desa 61.07.01.2001 (Sungai Raya) whose kecamatan was answered wrongly is
+    still scoped to Sungai Raya's verifier, and the mismatch is flagged."""
+    from harvester.mapping import map_submission
+    from xlsforms import fields as ff
+
+    payload = {
+        "_id": 1,
+        "_uuid": "u1",
+        ff.KECAMATAN: "61.07.02",
+        ff.DESA: "61.07.01.2001",
+        ff.ANGGOTA: [],
+    }
+    mapped = map_submission("ppks", payload)
+    assert mapped.submission["kode_kecamatan"] == "61.07.01"
+    assert mapped.household["kode_kecamatan"] == "61.07.02"  # as it came
+    assert any(fl.code == "desa_luar_kecamatan" for fl in mapped.flags)
