@@ -93,18 +93,30 @@ def floor(base_url: str, token: str, asset_uid: str, database_url: str) -> None:
 # --- the driver --------------------------------------------------------------------------------
 
 
+# Children report their own peak from /proc/self/status at exit: VmHWM belongs to the process
+# image (exec starts it afresh), unlike ru_maxrss, which keeps the pages of the parent that
+# forked it: this driver, holding the simulator's 100,000 submissions.
+PEAK_REPORTER = (
+    "import atexit, sys\n"
+    "def _peak():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            sys.stderr.write('PEAK_KB ' + line.split()[1] + '\\n')\n"
+    "atexit.register(_peak)\n"
+)
+
+
 def timed_child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run a child; return (seconds, peak RSS in MB, stdout)."""
+    """Run `python -c CODE ...` with the peak reporter; return (seconds, peak MB, stdout)."""
+    if cmd[1] == "-c":
+        cmd = [cmd[0], "-c", PEAK_REPORTER + cmd[2], *cmd[3:]]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out = proc.stdout.read() if proc.stdout else b""
-    err = proc.stderr.read() if proc.stderr else b""
-    _pid, status, usage = os.wait4(proc.pid, 0)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd[:4])} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024, out.decode()
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[3:6])} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    peaks = [int(x.split()[1]) for x in done.stderr.splitlines() if x.startswith("PEAK_KB ")]
+    return seconds, (peaks[-1] / 1024 if peaks else float("nan")), done.stdout
 
 
 def fresh_database(base: str | None, workdir: Path, name: str) -> str:
@@ -195,9 +207,12 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BABALE_")}
     try:
         floor_db = fresh_database(args.database_url, workdir, "floor")
-        floor_s, floor_peak, _ = timed_child(
-            [sys.executable, __file__, "--floor", base_url, sim.token, uid, floor_db], env
+        argv = [__file__, "--floor", base_url, sim.token, uid, floor_db]
+        floor_code = (
+            f"import runpy, sys; sys.argv = {argv!r}; "
+            "runpy.run_path(sys.argv[0], run_name='__main__')"
         )
+        floor_s, floor_peak, _ = timed_child([sys.executable, "-c", floor_code], env)
         print(
             f"(a) floor: {floor_s:.1f} s, {args.households / floor_s:,.0f} subm/s, "
             f"peak {floor_peak:.0f} MB"

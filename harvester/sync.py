@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Date, delete, insert, select, update
+from sqlalchemy import Date, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from harvester.client import KoboClient, KoboError
@@ -468,65 +468,119 @@ class Harvester:
     def reconcile(
         self, form: str, lease: HarvestLease, into: FormResult | None = None
     ) -> FormResult:
-        """Find edits, deletions and validation changes made on Kobo since rows were stored."""
+        """Find edits, deletions and validation changes made on Kobo since rows were stored.
+
+        Kobo's light index (`_id`, `_uuid`, `_validation_status`) comes in `_id` order, page by
+        page; each page is compared with the local rows in the same `_id` range, so memory stays
+        one page however many submissions there are.
+        """
         result = into if into is not None else FormResult(form=form)
         asset_uid = self.settings.asset_uid(form)
         run_id = self._start_run(form, "reconcile")
         error = None
         try:
-            remote: dict[int, tuple[str, tuple[str | None, str | None, int | None]]] = {}
+            low, seen = 0, 0
             for rows in self.client.iter_pages(asset_uid, fields=RECONCILE_FIELDS):
-                for row in rows:
-                    remote[int(row["_id"])] = (str(row.get("_uuid")), _validation(row))
-            with self.sessions() as session:
-                local = {
-                    r.kobo_id: r
-                    for r in session.execute(
-                        select(
-                            Submission.id,
-                            Submission.kobo_id,
-                            Submission.uuid,
-                            Submission.is_deleted_on_server,
-                            Submission.kobo_validation_uid,
-                            Submission.kobo_validation_by,
-                            Submission.kobo_validation_timestamp,
-                        ).where(Submission.asset_uid == asset_uid)
-                    )
-                }
-            refetch = [
-                kid
-                for kid, (uuid, _) in remote.items()
-                if kid not in local or local[kid].uuid != uuid
-            ]
-            status_only = [
-                {
-                    "id": local[kid].id,
-                    "kobo_validation_uid": val[0],
-                    "kobo_validation_by": val[1],
-                    "kobo_validation_timestamp": val[2],
-                }
-                for kid, (uuid, val) in remote.items()
-                if kid in local
-                and local[kid].uuid == uuid
-                and (
-                    local[kid].kobo_validation_uid,
-                    local[kid].kobo_validation_by,
-                    local[kid].kobo_validation_timestamp,
+                remote = {int(r["_id"]): (str(r.get("_uuid")), _validation(r)) for r in rows}
+                high = max(remote)
+                self._reconcile_range(asset_uid, form, lease, run_id, result, remote, low, high)
+                low, seen = high, seen + len(remote)
+            if seen == 0 and self._stored(asset_uid) > 0:
+                # An empty answer for a form we hold rows of is more likely a permission or
+                # server problem than every submission deleted at once: mark nothing.
+                raise KoboError(
+                    f"Kobo listed no submissions for {asset_uid}; nothing was marked deleted"
                 )
-                != val
-            ]
-            vanished = [
-                r.id for kid, r in local.items() if kid not in remote and not r.is_deleted_on_server
-            ]
-            for batch in _chunks(sorted(refetch), REFETCH_BATCH):
-                rows = self._fetch_ids(asset_uid, batch)
-                with self.sessions.begin() as session:
-                    lease.heartbeat(session)
-                    counts = store_page(session, form, asset_uid, rows)
-                    self._count(session, run_id, len(rows), counts)
-                result.fetched += len(rows)
-                result.new += counts.new
-                result.updated += counts.updated
+            self._reconcile_range(asset_uid, form, lease, run_id, result, {}, low, None)
+            with self.sessions.begin() as session:
+                state = session.get(HarvestState, asset_uid)
+                if state is not None:
+                    state.last_reconciled_at = utcnow()
+        except KoboError as exc:
+            error = str(exc)
+            result.errors.append(error)
+        finally:
+            self._finish_run(run_id, result, error)
+        return result
+
+    def _stored(self, asset_uid: str) -> int:
+        with self.sessions() as session:
+            return (
+                session.scalar(
+                    select(func.count())
+                    .select_from(Submission)
+                    .where(
+                        Submission.asset_uid == asset_uid,
+                        Submission.is_deleted_on_server.is_(False),
+                    )
+                )
+                or 0
+            )
+
+    def _reconcile_range(
+        self,
+        asset_uid: str,
+        form: str,
+        lease: HarvestLease,
+        run_id: int,
+        result: FormResult,
+        remote: dict[int, tuple[str, tuple[str | None, str | None, int | None]]],
+        low: int,
+        high: int | None,
+    ) -> None:
+        """Compare Kobo's ids in (low, high] with ours: refetch edits and missing rows, record
+        validation changes, mark the vanished as deleted on the server."""
+        where = [Submission.asset_uid == asset_uid, Submission.kobo_id > low]
+        if high is not None:
+            where.append(Submission.kobo_id <= high)
+        with self.sessions() as session:
+            local = {
+                r.kobo_id: r
+                for r in session.execute(
+                    select(
+                        Submission.id,
+                        Submission.kobo_id,
+                        Submission.uuid,
+                        Submission.is_deleted_on_server,
+                        Submission.kobo_validation_uid,
+                        Submission.kobo_validation_by,
+                        Submission.kobo_validation_timestamp,
+                    ).where(*where)
+                )
+            }
+        refetch = sorted(
+            kid for kid, (uuid, _) in remote.items() if kid not in local or local[kid].uuid != uuid
+        )
+        status_only = [
+            {
+                "id": local[kid].id,
+                "kobo_validation_uid": val[0],
+                "kobo_validation_by": val[1],
+                "kobo_validation_timestamp": val[2],
+            }
+            for kid, (uuid, val) in remote.items()
+            if kid in local
+            and local[kid].uuid == uuid
+            and (
+                local[kid].kobo_validation_uid,
+                local[kid].kobo_validation_by,
+                local[kid].kobo_validation_timestamp,
+            )
+            != val
+        ]
+        vanished = [
+            r.id for kid, r in local.items() if kid not in remote and not r.is_deleted_on_server
+        ]
+        for batch in _chunks(refetch, REFETCH_BATCH):
+            rows = self._fetch_ids(asset_uid, batch)
+            with self.sessions.begin() as session:
+                lease.heartbeat(session)
+                counts = store_page(session, form, asset_uid, rows)
+                self._count(session, run_id, len(rows), counts)
+            result.fetched += len(rows)
+            result.new += counts.new
+            result.updated += counts.updated
+        if status_only or vanished:
             with self.sessions.begin() as session:
                 lease.heartbeat(session)
                 if status_only:
@@ -540,24 +594,13 @@ class Harvester:
                 session.execute(
                     update(HarvestRun)
                     .where(HarvestRun.id == run_id)
-                    .values(deleted=len(vanished), updated=HarvestRun.updated + len(status_only))
+                    .values(
+                        deleted=HarvestRun.deleted + len(vanished),
+                        updated=HarvestRun.updated + len(status_only),
+                    )
                 )
-                state = session.get(HarvestState, asset_uid)
-                if state is not None:
-                    state.last_reconciled_at = utcnow()
             result.updated += len(status_only)
             result.deleted += len(vanished)
-            result.unchanged = (
-                max(0, len(remote) - len(refetch) - len(status_only) - result.new)
-                if into is None
-                else result.unchanged
-            )
-        except KoboError as exc:
-            error = str(exc)
-            result.errors.append(error)
-        finally:
-            self._finish_run(run_id, result, error)
-        return result
 
     def _fetch_ids(self, asset_uid: str, ids: list[int]) -> list[dict[str, Any]]:
         page = self.client.get_json(
@@ -580,26 +623,6 @@ class Harvester:
         """Fetch photos not downloaded yet, a few at a time; a failure is recorded on the
         attachment and retried by the next run, and never holds up the data."""
         media: Path = self.settings.media_dir
-        with self.sessions() as session:
-            pending = session.execute(
-                select(
-                    Attachment.id,
-                    Attachment.uid,
-                    Attachment.filename,
-                    Attachment.download_url,
-                    Submission.kobo_id,
-                    Submission.asset_uid,
-                )
-                .join(Submission, Submission.id == Attachment.submission_id)
-                .where(
-                    Submission.form == form,
-                    Attachment.is_downloaded.is_(False),
-                    Attachment.is_deleted_on_server.is_(False),
-                )
-                .order_by(Attachment.id)
-            ).all()
-        if not pending:
-            return
         local = threading.local()
         clients: list[KoboClient] = []
 
@@ -621,13 +644,38 @@ class Harvester:
                 "last_error": None,
             }
 
+        after = 0  # keyset over attachment ids: memory stays one batch, however many photos
         try:
             with ThreadPoolExecutor(DOWNLOAD_WORKERS, thread_name_prefix="media") as pool:
-                for batch in _chunks(list(pool.map(fetch, pending)), DOWNLOAD_BATCH):
-                    result.attachments_failed += sum(1 for r in batch if "is_downloaded" not in r)
+                while True:
+                    with self.sessions() as session:
+                        batch = session.execute(
+                            select(
+                                Attachment.id,
+                                Attachment.uid,
+                                Attachment.filename,
+                                Attachment.download_url,
+                                Submission.kobo_id,
+                                Submission.asset_uid,
+                            )
+                            .join(Submission, Submission.id == Attachment.submission_id)
+                            .where(
+                                Submission.form == form,
+                                Attachment.id > after,
+                                Attachment.is_downloaded.is_(False),
+                                Attachment.is_deleted_on_server.is_(False),
+                            )
+                            .order_by(Attachment.id)
+                            .limit(DOWNLOAD_BATCH)
+                        ).all()
+                    if not batch:
+                        return
+                    after = batch[-1].id
+                    outcomes = list(pool.map(fetch, batch))
+                    ok = [r for r in outcomes if "is_downloaded" in r]
+                    failed = [r for r in outcomes if "is_downloaded" not in r]
+                    result.attachments_failed += len(failed)
                     with self.sessions.begin() as session:
-                        ok = [r for r in batch if "is_downloaded" in r]
-                        failed = [r for r in batch if "is_downloaded" not in r]
                         for rows in (ok, failed):
                             if rows:
                                 session.execute(

@@ -361,3 +361,32 @@ def test_our_own_write_back_of_a_decision_is_not_taken_for_an_edit(scene):
         sub = s.scalars(select(Submission).where(Submission.kobo_id == ids[1])).one()
         assert (sub.status, sub.is_changed_after_review) == ("disetujui", False)
         assert sub.kobo_validation_uid == "validation_status_approved"
+
+
+def test_reconcile_over_many_pages_finds_deletions_in_every_range(scene):
+    kobo, uid, settings = scene
+    ids = kobo.generate(uid, 95)
+    run_once(settings)
+    gone = [ids[0], ids[9], ids[10], ids[47], ids[-2], ids[-1]]  # page edges and past the end
+    for kid in gone:
+        kobo.delete(uid, kid)
+    [result] = run_once(settings, reconcile=True, page_limit=10)
+    assert (result.errors, result.deleted, result.updated) == ([], len(gone), 0)
+    with db.session_scope(settings.database_url) as s:
+        marked = s.scalars(
+            select(Submission.kobo_id).where(Submission.is_deleted_on_server.is_(True))
+        ).all()
+    assert sorted(marked) == sorted(gone)
+
+
+def test_reconcile_marks_nothing_when_kobo_lists_no_submissions_at_all(scene):
+    kobo, uid, settings = scene
+    ids = kobo.generate(uid, 12)
+    run_once(settings)
+    for kid in ids:
+        kobo.delete(uid, kid)
+    [result] = run_once(settings, reconcile=True)
+    assert result.deleted == 0
+    assert "nothing was marked deleted" in result.errors[0]
+    with db.session_scope(settings.database_url) as s:
+        assert not s.scalars(select(Submission).where(Submission.is_deleted_on_server)).all()
