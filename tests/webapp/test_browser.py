@@ -64,13 +64,26 @@ def browser():
 
 def click(browser, element) -> None:
     """Click something that loads a new page, and wait until the old page is gone."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = browser.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(browser, 15).until(ec.staleness_of(page))
+
+    def old_page_gone(_driver: object) -> bool:
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            # Mid-navigation ChromeDriver sometimes says this instead of "stale".
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
+    WebDriverWait(browser, 15).until(old_page_gone)
 
 
 def shot(browser, name: str) -> None:
