@@ -133,17 +133,19 @@ class KoboClient:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
+    def options(self) -> dict[str, Any]:
+        """The keyword options this client was made with (not the URL or token)."""
+        return {
+            "timeout": self.timeout,
+            "retries": self.retries,
+            "backoff": self.backoff,
+            "backoff_max": self.backoff_max,
+            "page_limit": self.page_limit,
+        }
+
     def clone(self) -> KoboClient:
         """A client with the same settings and its own Session (one per thread)."""
-        return KoboClient(
-            self.base_url,
-            self._token,
-            timeout=self.timeout,
-            retries=self.retries,
-            backoff=self.backoff,
-            backoff_max=self.backoff_max,
-            page_limit=self.page_limit,
-        )
+        return KoboClient(self.base_url, self._token, **self.options())
 
     def __repr__(self) -> str:
         return f"KoboClient({self.base_url!r})"  # never the token

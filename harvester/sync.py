@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import operator
-import queue
 import sys
 import threading
 from collections.abc import Iterable, Iterator
@@ -23,7 +22,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from harvester.client import KoboClient, KoboError
 from harvester.lock import HarvestLease
-from harvester.mapping import map_submission, payload_hash, system_fields
+from harvester.mapping import system_fields
+from harvester.pipeline import (
+    PARALLEL_MIN_ROWS,
+    Prepared,
+    prepare,
+    prepared_pages,
+    validation_of,
+)
 from registry.models import (
     STATUS_BARU,
     Attachment,
@@ -51,7 +57,6 @@ PERSON_KATEGORI = PersonKategori.__table__
 PSKS_ENTRY = PsksEntry.__table__
 QUALITY_FLAG = QualityFlag.__table__
 ATTACHMENT = Attachment.__table__
-VOLATILE_KEYS = frozenset({"_validation_status"})
 REFETCH_BATCH = 200  # ids per `$in` query when reconcile re-reads edited or missing rows
 
 
@@ -91,54 +96,14 @@ class PageCounts:
     unchanged: int = 0
 
 
-def _validation(row: dict[str, Any]) -> tuple[str | None, str | None, int | None]:
-    status = row.get("_validation_status")
-    if not isinstance(status, dict) or not status:
-        return None, None, None
-    ts = status.get("timestamp")
-    return (
-        str(status["uid"]) if status.get("uid") is not None else None,
-        str(status["by_whom"]) if status.get("by_whom") is not None else None,
-        int(ts) if isinstance(ts, int | float) else None,
-    )
-
-
-def _attachment_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    items = payload.get("_attachments")
-    if not isinstance(items, list):
-        return []
-    rows = []
-    for item in items:
-        if not isinstance(item, dict) or not item.get("uid") or not item.get("download_url"):
-            continue
-        rows.append(
-            {
-                "uid": str(item["uid"]),
-                "filename": str(item.get("media_file_basename") or item["uid"]),
-                "mimetype": item.get("mimetype"),
-                "question_xpath": item.get("question_xpath"),
-                "download_url": str(item["download_url"]),
-                "is_deleted_on_server": bool(item.get("is_deleted")),
-            }
-        )
-    return rows
-
-
-def answers_hash(payload: dict[str, Any]) -> str:
-    """The hash of a submission version. `_validation_status` is left out: it changes when a
-    reviewer's decision is written back, which is not an edit of the answers."""
-    return payload_hash({k: v for k, v in payload.items() if k not in VOLATILE_KEYS})
-
-
-def store_page(
-    session: Session, form: str, asset_uid: str, rows: list[dict[str, Any]]
-) -> PageCounts:
-    """Upsert one page of raw submissions and their mapped rows, inside the caller's transaction."""
+def store_page(session: Session, form: str, asset_uid: str, page: list[Prepared]) -> PageCounts:
+    """Upsert one page of prepared submissions and their mapped rows, inside the caller's
+    transaction."""
     now = utcnow()
     counts = PageCounts()
-    by_id: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        by_id[int(row["_id"])] = row  # a repeated _id within a page: the later copy wins
+    by_id: dict[int, Prepared] = {}
+    for item in page:
+        by_id[item.kobo_id] = item  # a repeated _id within a page: the later copy wins
     existing = {
         r.kobo_id: r
         for r in session.execute(
@@ -158,9 +123,9 @@ def store_page(
     mapped_for: dict[int, Any] = {}  # kobo_id -> Mapped
     touched: list[dict[str, Any]] = []
     reviewed_then_edited: list[int] = []
-    for kobo_id, payload in by_id.items():
-        digest = answers_hash(payload)
-        val_uid, val_by, val_ts = _validation(payload)
+    for kobo_id, item in by_id.items():
+        digest = item.digest
+        val_uid, val_by, val_ts = item.validation
         old = existing.get(kobo_id)
         if old is not None and old.payload_hash == digest:
             counts.unchanged += 1
@@ -174,14 +139,14 @@ def store_page(
                 }
             )
             continue
-        mapped = map_submission(form, payload)
+        mapped = item.mapped
         mapped_for[kobo_id] = mapped
         values = {
-            **(mapped.system or system_fields(payload)),
+            **(mapped.system or system_fields(item.payload_dict())),
             **mapped.submission,
             "form": form,
             "asset_uid": asset_uid,
-            "payload": payload,
+            "payload": item.payload_dict(),
             "payload_hash": digest,
             "last_seen_at": now,
             "kobo_validation_uid": val_uid,
@@ -227,7 +192,7 @@ def store_page(
         _insert_mapped(session, {submission_ids[k]: m for k, m in mapped_for.items()})
         _upsert_attachments(
             session,
-            {submission_ids[k]: _attachment_rows(by_id[k]) for k in mapped_for},
+            {submission_ids[k]: by_id[k].attachments for k in mapped_for},
             replaced={sid for sid, _ in changed},
         )
     if reviewed_then_edited:
@@ -379,8 +344,10 @@ class Harvester:
         sessions: sessionmaker[Session],
         *,
         progress: bool | None = None,
+        parallel_min_rows: int = PARALLEL_MIN_ROWS,
     ) -> None:
         self.settings = settings
+        self.parallel_min_rows = parallel_min_rows
         self.client = client
         self.sessions = sessions
         self.progress = sys.stderr.isatty() if progress is None else progress
@@ -442,12 +409,18 @@ class Harvester:
             watermark = state.last_kobo_id if state else 0
         bar = self._bar(form)
         try:
-            pages = self.client.iter_pages(asset_uid, after_id=watermark)
-            for rows in prefetched(pages):
+            pages = prepared_pages(
+                self.client,
+                form,
+                asset_uid,
+                watermark,
+                parallel_min_rows=self.parallel_min_rows,
+            )
+            for rows in pages:
                 with self.sessions.begin() as session:
                     lease.heartbeat(session)
                     counts = store_page(session, form, asset_uid, rows)
-                    top = max(int(r["_id"]) for r in rows)
+                    top = max(r.kobo_id for r in rows)
                     self._advance_watermark(session, asset_uid, form, top)
                     self._count(session, run_id, len(rows), counts)
                 result.fetched += len(rows)
@@ -481,7 +454,7 @@ class Harvester:
         try:
             low, seen = 0, 0
             for rows in self.client.iter_pages(asset_uid, fields=RECONCILE_FIELDS):
-                remote = {int(r["_id"]): (str(r.get("_uuid")), _validation(r)) for r in rows}
+                remote = {int(r["_id"]): (str(r.get("_uuid")), validation_of(r)) for r in rows}
                 high = max(remote)
                 self._reconcile_range(asset_uid, form, lease, run_id, result, remote, low, high)
                 low, seen = high, seen + len(remote)
@@ -572,7 +545,7 @@ class Harvester:
             r.id for kid, r in local.items() if kid not in remote and not r.is_deleted_on_server
         ]
         for batch in _chunks(refetch, REFETCH_BATCH):
-            rows = self._fetch_ids(asset_uid, batch)
+            rows = [prepare(form, r) for r in self._fetch_ids(asset_uid, batch)]
             with self.sessions.begin() as session:
                 lease.heartbeat(session)
                 counts = store_page(session, form, asset_uid, rows)
@@ -722,42 +695,6 @@ def _safe(name: str) -> str:
     """A file name that cannot climb out of the media directory."""
     cleaned = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name).name)
     return cleaned.lstrip(".") or "file"
-
-
-def prefetched(pages: Iterator[T]) -> Iterator[T]:
-    """Fetch the next page in a background thread while the caller stores this one, so that
-    network and database work overlap. At most one page waits in memory."""
-    box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for page in pages:
-                while not stop.is_set():
-                    try:
-                        box.put(("page", page), timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            box.put(("end", None))
-        except BaseException as exc:  # handed to the consumer, raised there
-            box.put(("error", exc))
-
-    worker = threading.Thread(target=produce, name="kobo-prefetch", daemon=True)
-    worker.start()
-    try:
-        while True:
-            kind, item = box.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join(timeout=5)
 
 
 def _chunks(items: list[T], size: int) -> Iterator[list[T]]:

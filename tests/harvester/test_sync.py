@@ -41,10 +41,14 @@ def make_settings(kobo, database_url: str, tmp_path: Path, **assets: str) -> Set
     )
 
 
-def run_once(settings: Settings, forms=("ppks",), *, reconcile=False, **client_kw):
+def run_once(settings: Settings, forms=("ppks",), *, reconcile=False, parallel=None, **client_kw):
+    """One harvest run; `parallel=N` prepares pages in a second process from N rows on."""
     client_kw.setdefault("backoff", 0.01)
+    options = {} if parallel is None else {"parallel_min_rows": parallel}
     with KoboClient(settings.kobo_url, settings.kobo_token, **client_kw) as client:
-        harvester = Harvester(settings, client, db.session_factory(settings.database_url))
+        harvester = Harvester(
+            settings, client, db.session_factory(settings.database_url), **options
+        )
         return harvester.run(list(forms), reconcile=reconcile)
 
 
@@ -390,3 +394,30 @@ def test_reconcile_marks_nothing_when_kobo_lists_no_submissions_at_all(scene):
     assert "nothing was marked deleted" in result.errors[0]
     with db.session_scope(settings.database_url) as s:
         assert not s.scalars(select(Submission).where(Submission.is_deleted_on_server)).all()
+
+
+def test_pages_prepared_in_a_second_process_give_the_same_registry(scene):
+    kobo, uid, settings = scene
+    kobo.generate(uid, 640)
+    kobo.faults.error(503, path=DATA, skip=3, times=2)  # the second process retries too
+    [result] = run_once(settings, page_limit=100, parallel=0)
+    assert (result.fetched, result.new, result.errors) == (640, 640, [])
+    assert db_counts(settings.database_url, uid) == expected(kobo, uid)
+    with db.session_scope(settings.database_url) as s:
+        last = s.scalars(select(Submission).order_by(Submission.kobo_id.desc()).limit(1)).one()
+        payload = kobo.get(uid, last.kobo_id)
+        assert last.payload == payload  # the payload crossed the process boundary unchanged
+        assert [p.nik for p in last.household.persons] == [m[f.NIK] for m in members(payload)]
+        assert s.get(HarvestState, uid).last_kobo_id == max(kobo.ids(uid))
+
+
+def test_a_failure_in_the_second_process_stops_the_run_and_the_next_run_resumes(scene):
+    kobo, uid, settings = scene
+    kobo.generate(uid, 500)
+    kobo.faults.error(503, path=DATA, skip=2, times=None)
+    [failed] = run_once(settings, page_limit=100, retries=1, parallel=0)
+    assert failed.new == 200 and "503" in failed.errors[0]
+    kobo.faults.clear()
+    [resumed] = run_once(settings, page_limit=100, parallel=0)
+    assert (resumed.new, resumed.errors) == (300, [])
+    assert db_counts(settings.database_url, uid) == expected(kobo, uid)

@@ -1,0 +1,234 @@
+"""Prepared pages: what the database writer needs from each Kobo submission, computed apart.
+
+`prepare()` does the pure work of one submission (hash, mapping, quality flags, attachments).
+For a long harvest, `prepared_pages()` runs fetching, parsing and preparing in a second process
+while this one writes to the database, so that on a two-core machine the halves overlap
+(benchmarks/harvest.py measures it). Short runs, and the first page of every run, stay in this
+process: a run that finds nothing new starts no process at all.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from harvester.client import KoboClient, KoboError
+from harvester.mapping import Mapped, map_submission, payload_hash
+from harvester.paging import KeysetCursor
+from registry import jsonio
+
+T = TypeVar("T")
+VOLATILE_KEYS = frozenset({"_validation_status"})
+PARALLEL_MIN_ROWS = 5000  # below this many rows to fetch, a second process costs more than it saves
+HANDOFF_PAGES = 2  # prepared pages that may wait for the writer (bounds memory)
+
+
+def answers_hash(payload: dict[str, Any]) -> str:
+    """The hash of a submission version. `_validation_status` is left out: it changes when a
+    reviewer's decision is written back, which is not an edit of the answers."""
+    return payload_hash({k: v for k, v in payload.items() if k not in VOLATILE_KEYS})
+
+
+def validation_of(row: dict[str, Any]) -> tuple[str | None, str | None, int | None]:
+    status = row.get("_validation_status")
+    if not isinstance(status, dict) or not status:
+        return None, None, None
+    ts = status.get("timestamp")
+    return (
+        str(status["uid"]) if status.get("uid") is not None else None,
+        str(status["by_whom"]) if status.get("by_whom") is not None else None,
+        int(ts) if isinstance(ts, int | float) else None,
+    )
+
+
+def attachment_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    items = payload.get("_attachments")
+    if not isinstance(items, list):
+        return []
+    rows = []
+    for item in items:
+        if not isinstance(item, dict) or not item.get("uid") or not item.get("download_url"):
+            continue
+        rows.append(
+            {
+                "uid": str(item["uid"]),
+                "filename": str(item.get("media_file_basename") or item["uid"]),
+                "mimetype": item.get("mimetype"),
+                "question_xpath": item.get("question_xpath"),
+                "download_url": str(item["download_url"]),
+                "is_deleted_on_server": bool(item.get("is_deleted")),
+            }
+        )
+    return rows
+
+
+@dataclass
+class Prepared:
+    """One submission ready for the writer. Across processes the payload travels as JSON bytes
+    (pickling the parsed tree costs several times more)."""
+
+    kobo_id: int
+    digest: str
+    mapped: Mapped
+    validation: tuple[str | None, str | None, int | None]
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    payload: dict[str, Any] | None = None
+    payload_json: bytes | None = None
+
+    def payload_dict(self) -> dict[str, Any]:
+        if self.payload is not None:
+            return self.payload
+        value = jsonio.loads(self.payload_json or b"{}")
+        return value if isinstance(value, dict) else {"_raw": value}
+
+
+def prepare(form: str, payload: dict[str, Any], *, portable: bool = False) -> Prepared:
+    prepared = Prepared(
+        kobo_id=int(payload["_id"]),
+        digest=answers_hash(payload),
+        mapped=map_submission(form, payload),
+        validation=validation_of(payload),
+        attachments=attachment_rows(payload),
+    )
+    if portable:
+        prepared.payload_json = jsonio.dumps(payload).encode("utf-8")
+    else:
+        prepared.payload = payload
+    return prepared
+
+
+def prefetched(pages: Iterator[T]) -> Iterator[T]:
+    """Fetch the next page in a background thread while the caller stores this one, so that
+    network and database work overlap. At most one page waits in memory."""
+    box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        box.put(("page", page), timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            box.put(("error", exc))
+
+    worker = threading.Thread(target=produce, name="kobo-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = box.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+
+
+def _produce(
+    base_url: str,
+    token: str,
+    client_options: dict[str, Any],
+    form: str,
+    asset_uid: str,
+    after_id: int,
+    out: Any,
+) -> None:
+    """The second process: fetch pages after `after_id`, prepare them, hand them over."""
+    try:
+        with KoboClient(base_url, token, **client_options) as client:
+            for rows in client.iter_pages(asset_uid, after_id=after_id):
+                out.put(("page", [prepare(form, r, portable=True) for r in rows]))
+        out.put(("end", None))
+    except KoboError as exc:
+        out.put(("kobo_error", (str(exc), exc.status)))
+    except BaseException as exc:  # reported to the writer, which fails the run with it
+        out.put(("crash", f"{type(exc).__name__}: {exc}"))
+
+
+def prepared_pages(
+    client: KoboClient,
+    form: str,
+    asset_uid: str,
+    after_id: int,
+    *,
+    parallel_min_rows: int = PARALLEL_MIN_ROWS,
+) -> Iterator[list[Prepared]]:
+    """Yield prepared pages of submissions with `_id > after_id`, in `_id` order."""
+    cursor = KeysetCursor(after_id=after_id, limit=client.page_limit)
+    page = client.get_json(client.url("data", uid=asset_uid), params=cursor.params())
+    if not isinstance(page, dict):
+        raise KoboError(f"Kobo data page for {asset_uid} is not a JSON object")
+    remaining = page.get("count")
+    try:
+        rows = cursor.advance(page)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise KoboError(f"Kobo data page for {asset_uid} is malformed: {exc}") from None
+    if rows:
+        yield [prepare(form, r) for r in rows]
+    if cursor.done:
+        return
+    if isinstance(remaining, int) and remaining >= parallel_min_rows:
+        yield from _from_process(client, form, asset_uid, cursor.after_id)
+        return
+    for rows in prefetched(client.iter_pages(asset_uid, after_id=cursor.after_id)):
+        yield [prepare(form, r) for r in rows]
+
+
+def _from_process(
+    client: KoboClient, form: str, asset_uid: str, after_id: int
+) -> Iterator[list[Prepared]]:
+    # forkserver: a clean process (no copy of our threads or open database connections).
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["harvester.pipeline"])
+    handoff = context.Queue(maxsize=HANDOFF_PAGES)
+    worker = context.Process(
+        target=_produce,
+        args=(
+            client.base_url,
+            client._token,
+            client.options(),
+            form,
+            asset_uid,
+            after_id,
+            handoff,
+        ),
+        name="babale-prepare",
+        daemon=True,
+    )
+    worker.start()
+    try:
+        while True:
+            try:
+                kind, item = handoff.get(timeout=1.0)
+            except queue.Empty:
+                if not worker.is_alive():
+                    raise KoboError("the page preparer stopped unexpectedly") from None
+                continue
+            if kind == "page":
+                yield item
+            elif kind == "end":
+                return
+            elif kind == "kobo_error":
+                message, status = item
+                raise KoboError(message, status=status)
+            else:
+                raise RuntimeError(f"preparing pages failed: {item}")
+    finally:
+        if worker.is_alive():
+            worker.terminate()
+        worker.join(timeout=5)
+        handoff.close()
+        handoff.join_thread()
