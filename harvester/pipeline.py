@@ -79,6 +79,12 @@ class Prepared:
     payload: dict[str, Any] | None = None
     payload_json: bytes | None = None
 
+    def payload_text(self) -> str:
+        """The payload as JSON text, serialised once."""
+        if self.payload_json is not None:
+            return self.payload_json.decode("utf-8")
+        return jsonio.dumps(self.payload)
+
     def payload_dict(self) -> dict[str, Any]:
         if self.payload is not None:
             return self.payload

@@ -6,7 +6,6 @@ transaction as the rows it covers, and rows are upserted on (asset uid, Kobo `_i
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import operator
 import sys
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Date, delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from harvester.client import KoboClient, KoboError
@@ -30,6 +29,7 @@ from harvester.pipeline import (
     prepared_pages,
     validation_of,
 )
+from registry import jsonio
 from registry.models import (
     STATUS_BARU,
     Attachment,
@@ -146,7 +146,7 @@ def store_page(session: Session, form: str, asset_uid: str, page: list[Prepared]
             **mapped.submission,
             "form": form,
             "asset_uid": asset_uid,
-            "payload": item.payload_dict(),
+            "payload": item.payload_text(),
             "payload_hash": digest,
             "last_seen_at": now,
             "kobo_validation_uid": val_uid,
@@ -171,7 +171,7 @@ def store_page(session: Session, form: str, asset_uid: str, page: list[Prepared]
     if new_rows:
         # Plain executemany, then one SELECT for the new ids: RETURNING over executemany is
         # many times slower on SQLite, and these tables have only this one writer.
-        session.execute(insert(SUBMISSION), new_rows)
+        _executemany(session, SUBMISSION, new_rows, as_text=frozenset({"payload"}))
         submission_ids.update(
             session.execute(
                 select(Submission.kobo_id, Submission.id).where(
@@ -186,7 +186,10 @@ def store_page(session: Session, form: str, asset_uid: str, page: list[Prepared]
         session.execute(delete(Household).where(Household.submission_id.in_(ids)))
         session.execute(delete(PsksEntry).where(PsksEntry.submission_id.in_(ids)))
         session.execute(delete(QualityFlag).where(QualityFlag.submission_id.in_(ids)))
-        session.execute(update(Submission), [{"id": sid, **v} for sid, v in changed])
+        session.execute(
+            update(Submission),
+            [{"id": sid, **v, "payload": jsonio.loads(v["payload"])} for sid, v in changed],
+        )
         submission_ids.update({v["kobo_id"]: sid for sid, v in changed})
     if mapped_for:
         _insert_mapped(session, {submission_ids[k]: m for k, m in mapped_for.items()})
@@ -205,17 +208,25 @@ def store_page(session: Session, form: str, asset_uid: str, page: list[Prepared]
     return counts
 
 
-def _executemany(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+def _executemany(
+    session: Session,
+    table: Any,
+    rows: list[dict[str, Any]],
+    *,
+    as_text: frozenset[str] = frozenset(),
+) -> None:
     """INSERT `rows` with the driver's own executemany, like the benchmark's floor.
 
-    Only for tables of text, numbers and dates: SQLAlchemy's per-row parameter processing costs
-    more than the insert itself at 350,000 members, and these columns need none of it (dates
-    are written in the ISO form SQLAlchemy uses on SQLite).
+    SQLAlchemy's per-row parameter handling costs more than the insert itself at 350,000
+    members. Here each column's own bind processor (dates, timestamps, JSON, booleans) is looked
+    up once and applied only where the type has one; `as_text` columns arrive already as JSON
+    text (a payload serialised once, where it was parsed).
     """
     conn = session.connection()
-    quote = conn.dialect.identifier_preparer.quote
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
     columns = list(rows[0])
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
     # Identifiers come from our own table metadata; every value is a bound parameter.
     names = ", ".join(quote(c) for c in columns)
     marks = ", ".join([mark] * len(columns))
@@ -223,17 +234,20 @@ def _executemany(session: Session, table: Any, rows: list[dict[str, Any]]) -> No
     params = list(map(operator.itemgetter(*columns), rows))
     if len(columns) == 1:
         params = [(p,) for p in params]
-    dates = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, Date)]
-    if dates and conn.dialect.name == "sqlite":
-        params = [_iso_dates(p, dates) for p in params]
+    processors = [
+        (i, proc)
+        for i, c in enumerate(columns)
+        if c not in as_text and (proc := table.c[c].type._cached_bind_processor(dialect))
+    ]
+    if processors:
+        params = [_processed(p, processors) for p in params]
     conn.exec_driver_sql(sql, params)
 
 
-def _iso_dates(values: tuple[Any, ...], positions: list[int]) -> tuple[Any, ...]:
+def _processed(values: tuple[Any, ...], processors: list[tuple[int, Any]]) -> tuple[Any, ...]:
     out = list(values)
-    for i in positions:
-        if isinstance(out[i], dt.date):
-            out[i] = out[i].isoformat()
+    for i, proc in processors:
+        out[i] = proc(out[i])
     return tuple(out)
 
 
@@ -326,7 +340,7 @@ def _upsert_attachments(
             if key not in known:
                 rows.append({**item, "submission_id": sid})
     if rows:
-        session.execute(insert(ATTACHMENT), rows)
+        _executemany(session, ATTACHMENT, rows)
     gone = [aid for key, aid in known.items() if key not in seen]
     if gone:
         session.execute(

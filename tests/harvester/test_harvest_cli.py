@@ -135,7 +135,9 @@ def test_a_run_killed_mid_harvest_is_resumed_without_loss_or_duplicates(
         while data_pages(kobo) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert data_pages(kobo) == 3
-        time.sleep(0.5)  # let the second page's transaction commit
+        # The third page is asked for while the second is being written: wait for its commit.
+        while len(stored(database_url)[0]) < 2000 and time.monotonic() < deadline:
+            time.sleep(0.05)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
