@@ -15,7 +15,7 @@ from registry.settings import Settings, SettingsError
 def open_harvester(settings: Settings, *, progress: bool | None = None) -> Iterator[Harvester]:
     url, token = settings.require_kobo()
     try:
-        db.upgrade(settings.database_url)
+        db.ensure_schema(settings.database_url)
     except Exception as exc:
         raise SettingsError(
             f"BABALE_DATABASE_URL: cannot open the database ({type(exc).__name__}: "

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from registry import jsonio
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# The newest migration; tests/registry/test_migrations.py checks it against Alembic's own head.
+SCHEMA_HEAD = "0001"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -91,3 +93,18 @@ def upgrade(url: str, revision: str = "head") -> None:
     from alembic import command
 
     command.upgrade(alembic_config(url), revision)
+
+
+def ensure_schema(url: str) -> None:
+    """Upgrade unless the database is already at SCHEMA_HEAD (a cheap check first: commands that
+    run every few minutes should not load Alembic each time)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with engine_for(url).connect() as conn:
+            current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except DBAPIError:
+        current = None  # no schema yet, or no table: let Alembic create it
+    if current != SCHEMA_HEAD:
+        upgrade(url)
