@@ -49,7 +49,7 @@ T = TypeVar("T")
 DOWNLOAD_WORKERS = 4  # photos fetched at once: hides round-trip time without crowding Kobo
 DOWNLOAD_BATCH = 200  # attachment rows updated per transaction
 RECONCILE_FIELDS = ["_id", "_uuid", "_validation_status"]
-# Core tables: executemany through them skips the ORM's per-row bookkeeping.
+# Tables written with the driver's executemany (see _executemany).
 SUBMISSION = Submission.__table__
 HOUSEHOLD = Household.__table__
 PERSON = Person.__table__
