@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from harvester.client import KoboClient, KoboError
-from harvester.mapping import Mapped, map_submission, payload_hash
+from harvester.mapping import PERSON_COLUMNS, Mapped, map_submission, payload_hash
 from harvester.paging import KeysetCursor
 from registry import jsonio
 
 T = TypeVar("T")
+FLAG_COLUMNS = ("field", "code", "message", "severity")
 VOLATILE_KEYS = frozenset({"_validation_status"})
 PARALLEL_MIN_ROWS = 5000  # below this many rows to fetch, a second process costs more than it saves
 HANDOFF_PAGES = 2  # prepared pages that may wait for the writer (bounds memory)
@@ -73,9 +74,12 @@ class Prepared:
 
     kobo_id: int
     digest: str
-    mapped: Mapped
+    mapped: Mapped  # its persons and flags are moved into the plain tuples below
     validation: tuple[str | None, str | None, int | None]
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    persons: list[tuple[Any, ...]] = field(default_factory=list)  # values in PERSON_COLUMNS order
+    kategori: list[list[str]] = field(default_factory=list)  # PPKS codes, one list per person
+    flags: list[tuple[str, str, str, str]] = field(default_factory=list)  # FLAG_COLUMNS
     payload: dict[str, Any] | None = None
     payload_json: bytes | None = None
 
@@ -93,13 +97,19 @@ class Prepared:
 
 
 def prepare(form: str, payload: dict[str, Any], *, portable: bool = False) -> Prepared:
+    mapped = map_submission(form, payload)
+    # Plain tuples: they cross the process boundary and reach executemany without dict work.
     prepared = Prepared(
         kobo_id=int(payload["_id"]),
         digest=answers_hash(payload),
-        mapped=map_submission(form, payload),
+        mapped=mapped,
         validation=validation_of(payload),
         attachments=attachment_rows(payload),
+        persons=[tuple(p[c] for c in PERSON_COLUMNS) for p in mapped.persons],
+        kategori=[list(dict.fromkeys(p.get("kategori") or [])) for p in mapped.persons],
+        flags=[(f.field, f.code, f.message, f.severity) for f in mapped.flags],
     )
+    mapped.persons, mapped.flags = [], []
     if portable:
         prepared.payload_json = jsonio.dumps(payload).encode("utf-8")
     else:

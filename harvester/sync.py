@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from harvester.client import KoboClient, KoboError
 from harvester.lock import HarvestLease
-from harvester.mapping import system_fields
+from harvester.mapping import PERSON_COLUMNS, system_fields
 from harvester.pipeline import (
+    FLAG_COLUMNS,
     PARALLEL_MIN_ROWS,
     Prepared,
     prepare,
@@ -120,7 +121,7 @@ def store_page(session: Session, form: str, asset_uid: str, page: list[Prepared]
     }
     new_rows: list[dict[str, Any]] = []
     changed: list[tuple[int, dict[str, Any]]] = []  # (submission id, values)
-    mapped_for: dict[int, Any] = {}  # kobo_id -> Mapped
+    mapped_for: dict[int, Prepared] = {}  # kobo_id -> what is (re)written
     touched: list[dict[str, Any]] = []
     reviewed_then_edited: list[int] = []
     for kobo_id, item in by_id.items():
@@ -140,7 +141,7 @@ def store_page(session: Session, form: str, asset_uid: str, page: list[Prepared]
             )
             continue
         mapped = item.mapped
-        mapped_for[kobo_id] = mapped
+        mapped_for[kobo_id] = item
         values = {
             **(mapped.system or system_fields(item.payload_dict())),
             **mapped.submission,
@@ -215,7 +216,23 @@ def _executemany(
     *,
     as_text: frozenset[str] = frozenset(),
 ) -> None:
-    """INSERT `rows` with the driver's own executemany, like the benchmark's floor.
+    """INSERT dict `rows` (all with the same keys) with the driver's own executemany."""
+    columns = list(rows[0])
+    params = list(map(operator.itemgetter(*columns), rows))
+    if len(columns) == 1:
+        params = [(p,) for p in params]
+    _insert_rows(session, table, columns, params, as_text=as_text)
+
+
+def _insert_rows(
+    session: Session,
+    table: Any,
+    columns: list[str] | tuple[str, ...],
+    params: list[tuple[Any, ...]],
+    *,
+    as_text: frozenset[str] = frozenset(),
+) -> None:
+    """INSERT value tuples with the driver's own executemany, like the benchmark's floor.
 
     SQLAlchemy's per-row parameter handling costs more than the insert itself at 350,000
     members. Here each column's own bind processor (dates, timestamps, JSON, booleans) is looked
@@ -225,15 +242,11 @@ def _executemany(
     conn = session.connection()
     dialect = conn.dialect
     quote = dialect.identifier_preparer.quote
-    columns = list(rows[0])
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     # Identifiers come from our own table metadata; every value is a bound parameter.
     names = ", ".join(quote(c) for c in columns)
     marks = ", ".join([mark] * len(columns))
     sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608
-    params = list(map(operator.itemgetter(*columns), rows))
-    if len(columns) == 1:
-        params = [(p,) for p in params]
     processors = [
         (i, proc)
         for i, c in enumerate(columns)
@@ -251,12 +264,18 @@ def _processed(values: tuple[Any, ...], processors: list[tuple[int, Any]]) -> tu
     return tuple(out)
 
 
-def _insert_mapped(session: Session, mapped: dict[int, Any]) -> None:
-    """Insert the mapped rows of submissions (id -> Mapped) with executemany per table."""
+PERSON_INSERT = ("household_id", "submission_id", *PERSON_COLUMNS)
+FLAG_INSERT = ("submission_id", *FLAG_COLUMNS)
+_POSITION = PERSON_COLUMNS.index("position")
+
+
+def _insert_mapped(session: Session, prepared: dict[int, Prepared]) -> None:
+    """Insert the mapped rows of submissions (submission id -> Prepared), one executemany per
+    table."""
     households = [
-        {**m.household, "submission_id": sid}
-        for sid, m in mapped.items()
-        if m.household is not None
+        {**p.mapped.household, "submission_id": sid}
+        for sid, p in prepared.items()
+        if p.mapped.household is not None
     ]
     if households:
         _executemany(session, HOUSEHOLD, households)
@@ -267,19 +286,18 @@ def _insert_mapped(session: Session, mapped: dict[int, Any]) -> None:
                 )
             ).all()
         )
-        persons: list[dict[str, Any]] = []
+        persons: list[tuple[Any, ...]] = []
         kategori: dict[tuple[int, int], list[str]] = {}
-        for sid, m in mapped.items():
-            if sid not in household_ids:
+        for sid, p in prepared.items():
+            hid = household_ids.get(sid)
+            if hid is None:
                 continue
-            for person in m.persons:
-                values = {k: v for k, v in person.items() if k != "kategori"}
-                persons.append({**values, "household_id": household_ids[sid], "submission_id": sid})
-                codes = list(dict.fromkeys(person.get("kategori") or []))
+            for row, codes in zip(p.persons, p.kategori, strict=True):
+                persons.append((hid, sid, *row))
                 if codes:
-                    kategori[(sid, person["position"])] = codes
+                    kategori[(sid, row[_POSITION])] = codes
         if persons:
-            _executemany(session, PERSON, persons)
+            _insert_rows(session, PERSON, PERSON_INSERT, persons)
         if kategori:
             person_ids = session.execute(
                 select(Person.submission_id, Person.position, Person.id).where(
@@ -287,32 +305,22 @@ def _insert_mapped(session: Session, mapped: dict[int, Any]) -> None:
                 )
             )
             links = [
-                {"person_id": pid, "kode": kode}
+                (pid, kode)
                 for sid, position, pid in person_ids
                 for kode in kategori.get((sid, position), ())
             ]
             if links:
-                _executemany(session, PERSON_KATEGORI, links)
+                _insert_rows(session, PERSON_KATEGORI, ("person_id", "kode"), links)
     entries = [
-        {**m.psks_entry, "submission_id": sid}
-        for sid, m in mapped.items()
-        if m.psks_entry is not None
+        {**p.mapped.psks_entry, "submission_id": sid}
+        for sid, p in prepared.items()
+        if p.mapped.psks_entry is not None
     ]
     if entries:
         _executemany(session, PSKS_ENTRY, entries)
-    flags = [
-        {
-            "submission_id": sid,
-            "field": f.field,
-            "code": f.code,
-            "message": f.message,
-            "severity": f.severity,
-        }
-        for sid, m in mapped.items()
-        for f in m.flags
-    ]
+    flags = [(sid, *flag) for sid, p in prepared.items() for flag in p.flags]
     if flags:
-        _executemany(session, QUALITY_FLAG, flags)
+        _insert_rows(session, QUALITY_FLAG, FLAG_INSERT, flags)
 
 
 def _upsert_attachments(
