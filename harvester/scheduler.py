@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import traceback
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -31,8 +32,11 @@ def _job(settings: Settings, forms: list[str], reconcile: bool) -> None:
     except AlreadyRunning as exc:
         log.warning("%s skipped: %s", kind, exc)
         return
-    except Exception:
-        log.exception("%s failed", kind)
+    except Exception as exc:
+        # The type and frames, not the message: a database error's message can carry row
+        # values, and a NIK must never reach a log.
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("%s failed: %s\n%s", kind, type(exc).__name__, frames)
         return
     for result in results:
         level = logging.INFO if result.ok else logging.ERROR
