@@ -5,6 +5,11 @@ For a long harvest, `prepared_pages()` runs fetching, parsing and preparing in a
 while this one writes to the database, so that on a two-core machine the halves overlap
 (benchmarks/harvest.py measures it). Short runs, and the first page of every run, stay in this
 process: a run that finds nothing new starts no process at all.
+
+The second process comes from a forkserver (a clean interpreter, not a copy of ours with its
+threads and database connections). Like any multiprocessing start method but fork, it imports
+the main module of the calling program: a script that drives `Harvester` itself needs the usual
+`if __name__ == "__main__":` guard (the `babale` command has it).
 """
 
 from __future__ import annotations
