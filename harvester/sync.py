@@ -73,6 +73,7 @@ class FormResult:
     deleted: int = 0
     attachments_failed: int = 0
     errors: list[str] = field(default_factory=list)
+    harvest_run_id: int | None = None  # the HarvestRun row that photo failures are added to
 
     @property
     def ok(self) -> bool:
@@ -386,6 +387,7 @@ class Harvester:
                 if reconcile and result.ok:
                     self.reconcile(form, lease, into=result)
                 self.download_attachments(form, result)
+                self._record_photo_failures(result)
                 results.append(result)
         return results
 
@@ -416,8 +418,18 @@ class Harvester:
                     finished_at=utcnow(),
                     status="failed" if error else "ok",
                     error=error,
-                    failed=result.attachments_failed,
                 )
+            )
+
+    def _record_photo_failures(self, result: FormResult) -> None:
+        """Photos are fetched after the data harvest's run row was closed: add their failures."""
+        if result.harvest_run_id is None or not result.attachments_failed:
+            return
+        with self.sessions.begin() as session:
+            session.execute(
+                update(HarvestRun)
+                .where(HarvestRun.id == result.harvest_run_id)
+                .values(failed=HarvestRun.failed + result.attachments_failed)
             )
 
     def harvest(self, form: str, lease: HarvestLease) -> FormResult:
@@ -425,6 +437,7 @@ class Harvester:
         result = FormResult(form=form)
         asset_uid = self.settings.asset_uid(form)
         run_id = self._start_run(form, "harvest")
+        result.harvest_run_id = run_id
         error = None
         with self.sessions() as session:
             state = session.get(HarvestState, asset_uid)

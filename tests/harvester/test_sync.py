@@ -291,6 +291,10 @@ def test_failed_attachment_downloads_are_recorded_and_retried(scene):
         atts = s.scalars(select(Attachment)).all()
         assert len(atts) == len(with_photo)
         assert all(not a.is_downloaded and a.attempts == 1 and a.last_error for a in atts)
+        run = s.scalars(
+            select(HarvestRun).where(HarvestRun.kind == "harvest").order_by(HarvestRun.id)
+        ).first()
+        assert (run.status, run.failed) == ("ok", len(with_photo))  # recorded on the run
 
     kobo.faults.clear()
     [second] = run_once(settings)
