@@ -213,7 +213,7 @@ def parse_submission_time(value: Any) -> dt.datetime | None:
         return None
 
 
-def _bigint(value: Any) -> int | None:
+def bigint(value: Any) -> int | None:
     """`value` as a BIGINT column value, or None when it is not a whole number that fits."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -244,7 +244,7 @@ def _system(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Flag]]:
     raw_id = payload.get("_id")
     if isinstance(raw_id, str) and raw_id.strip().isascii() and raw_id.strip().isdigit():
         raw_id = int(raw_id.strip())
-    kobo_id = _bigint(raw_id)
+    kobo_id = bigint(raw_id)
     if kobo_id is None:
         flags.append(
             Flag("_id", "sistem_tidak_valid", "Nomor _id Kobo tidak ada atau bukan angka.")
@@ -290,7 +290,7 @@ def _system(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Flag]]:
         "kobo_validation_by": _system_text(
             validation.get("by_whom"), Submission.kobo_validation_by
         ),
-        "kobo_validation_timestamp": _bigint(validation.get("timestamp")),
+        "kobo_validation_timestamp": bigint(validation.get("timestamp")),
     }
     return values, flags
 
