@@ -1,24 +1,43 @@
 """`babale` console command.
 
-Each part owns its subcommands in its own cli module; heavy imports happen inside the commands,
-so that `babale --help` stays fast and the harvester never loads Flask.
+Each part owns its subcommands in its own cli module, imported only when its command runs: the
+scheduled harvest then starts without loading Flask or the form builder (a no-change harvest must
+finish within a second, process start included).
 """
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from harvester.cli import harvest
-from registry.cli import db, export, stats
-from registry.users_cli import users
-from webapp.cli import serve
-from xlsforms.cli import forms
+# Command name -> "module:attribute", in the order `babale --help` lists them.
+COMMANDS = {
+    "forms": "xlsforms.cli:forms",
+    "db": "registry.cli:db",
+    "harvest": "harvester.cli:harvest",
+    "stats": "registry.cli:stats",
+    "export": "registry.cli:export",
+    "users": "registry.users_cli:users",
+    "serve": "webapp.cli:serve",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported when they are looked up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attribute = target.partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Babale: registri kesejahteraan sosial (PPKS/PSKS) Kabupaten Bengkayang."""
-
-
-for command in (forms, db, harvest, stats, export, users, serve):
-    main.add_command(command)

@@ -303,45 +303,54 @@ def prepared_pages(
         rows = cursor.advance(page)
     except (ValueError, KeyError, TypeError) as exc:
         raise KoboError(f"Kobo data page for {asset_uid} is malformed: {exc}") from None
-    if rows:
-        yield [prepare(form, r) for r in rows]
-    if cursor.done:
+    if cursor.done or not (isinstance(remaining, int) and remaining >= parallel_min_rows):
+        if rows:
+            yield [prepare(form, r) for r in rows]
+        if not cursor.done:
+            for rows in prefetched(client.iter_pages(asset_uid, after_id=cursor.after_id)):
+                yield [prepare(form, r) for r in rows]
         return
-    if isinstance(remaining, int) and remaining >= parallel_min_rows:
-        yield from _from_process(client, form, asset_uid, cursor.after_id)
-        return
-    for rows in prefetched(client.iter_pages(asset_uid, after_id=cursor.after_id)):
-        yield [prepare(form, r) for r in rows]
-
-
-def _from_process(
-    client: KoboClient, form: str, asset_uid: str, after_id: int
-) -> Iterator[list[Prepared]]:
-    # forkserver: a clean process (no copy of our threads or open database connections).
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["harvester.pipeline"])
-    handoff = context.Queue(maxsize=HANDOFF_PAGES)
-    worker = context.Process(
-        target=_produce,
-        args=(
-            client.base_url,
-            client._token,
-            client.options(),
-            form,
-            asset_uid,
-            after_id,
-            handoff,
-        ),
-        name="babale-prepare",
-        daemon=True,
-    )
-    worker.start()
+    # The second process starts first, so that it boots while this one stores the first page.
+    preparer = _Preparer(client, form, asset_uid, cursor.after_id)
     try:
+        if rows:
+            yield [prepare(form, r) for r in rows]
+        yield from preparer.pages()
+    finally:
+        preparer.stop()
+
+
+class _Preparer:
+    """The second process: it fetches and prepares the pages after `after_id` and hands them
+    over through a bounded queue."""
+
+    def __init__(self, client: KoboClient, form: str, asset_uid: str, after_id: int) -> None:
+        # forkserver: a clean process (no copy of our threads or open database connections).
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["harvester.pipeline"])
+        self.handoff = context.Queue(maxsize=HANDOFF_PAGES)
+        self.worker = context.Process(
+            target=_produce,
+            args=(
+                client.base_url,
+                client._token,
+                client.options(),
+                form,
+                asset_uid,
+                after_id,
+                self.handoff,
+            ),
+            name="babale-prepare",
+            daemon=True,
+        )
+        self.worker.start()
+
+    def pages(self) -> Iterator[list[Prepared]]:
         while True:
             try:
-                kind, item = handoff.get(timeout=1.0)
+                kind, item = self.handoff.get(timeout=1.0)
             except queue.Empty:
-                if not worker.is_alive():
+                if not self.worker.is_alive():
                     raise KoboError("the page preparer stopped unexpectedly") from None
                 continue
             if kind == "page":
@@ -353,9 +362,10 @@ def _from_process(
                 raise KoboError(message, status=status)
             else:
                 raise RuntimeError(f"preparing pages failed: {item}")
-    finally:
-        if worker.is_alive():
-            worker.terminate()
-        worker.join(timeout=5)
-        handoff.close()
-        handoff.join_thread()
+
+    def stop(self) -> None:
+        if self.worker.is_alive():
+            self.worker.terminate()
+        self.worker.join(timeout=5)
+        self.handoff.close()
+        self.handoff.join_thread()

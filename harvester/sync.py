@@ -106,9 +106,11 @@ def store_page(session: Session, form: str, asset_uid: str, page: list[Prepared]
     by_id: dict[int, Prepared] = {}
     for item in page:
         by_id[item.kobo_id] = item  # a repeated _id within a page: the later copy wins
+    # Core rather than ORM execution for the hot selects: plain rows, without the ORM's loading.
+    conn = session.connection()
     existing = {
         r.kobo_id: r
-        for r in session.execute(
+        for r in conn.execute(
             select(
                 Submission.id,
                 Submission.kobo_id,
@@ -175,7 +177,7 @@ def store_page(session: Session, form: str, asset_uid: str, page: list[Prepared]
         # many times slower on SQLite, and these tables have only this one writer.
         _executemany(session, SUBMISSION, new_rows, as_text=frozenset({"payload"}))
         submission_ids.update(
-            session.execute(
+            conn.execute(
                 select(Submission.kobo_id, Submission.id).where(
                     Submission.asset_uid == asset_uid,
                     Submission.kobo_id.in_([v["kobo_id"] for v in new_rows]),
@@ -281,11 +283,13 @@ def _insert_mapped(session: Session, prepared: dict[int, Prepared]) -> None:
     if households:
         _executemany(session, HOUSEHOLD, households)
         household_ids = dict(
-            session.execute(
+            session.connection()
+            .execute(
                 select(Household.submission_id, Household.id).where(
                     Household.submission_id.in_([h["submission_id"] for h in households])
                 )
-            ).all()
+            )
+            .all()
         )
         persons: list[tuple[Any, ...]] = []
         kategori: dict[tuple[int, int], list[str]] = {}
@@ -300,7 +304,7 @@ def _insert_mapped(session: Session, prepared: dict[int, Prepared]) -> None:
         if persons:
             _insert_rows(session, PERSON, PERSON_INSERT, persons)
         if kategori:
-            person_ids = session.execute(
+            person_ids = session.connection().execute(
                 select(Person.submission_id, Person.position, Person.id).where(
                     Person.submission_id.in_({sid for sid, _ in kategori})
                 )
