@@ -9,6 +9,7 @@ embedded date is real life). Messages are for reviewers and never contain the nu
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -38,18 +39,23 @@ class Finding:
 
 def normalise(value: Any) -> str:
     """The number without the spaces, dots and dashes people type into it."""
+    if type(value) is str:
+        if value.isascii() and value.isdigit():
+            return value  # the common case: nothing to take out
+        return _SEPARATORS.sub("", value)
     if value is None:
         return ""
     return _SEPARATORS.sub("", str(value))
 
 
 def _is_obvious_fake(digits: str) -> bool:
-    if len(set(digits)) == 1:
+    if digits == digits[0] * len(digits):  # one digit repeated
         return True
     return digits in _SEQUENCES or digits in _SEQUENCES[::-1]
 
 
-def _candidate_dates(day: int, month: int, yy: int) -> list[dt.date]:
+@functools.cache  # at most 31 x 12 x 100 keys; every NIK and No KK asks
+def _candidate_dates(day: int, month: int, yy: int) -> tuple[dt.date, ...]:
     """The real calendar dates DD-MM-(19|20)YY can be, newest first (29-02 depends on century)."""
     out = []
     for century in (2000, 1900):
@@ -57,11 +63,11 @@ def _candidate_dates(day: int, month: int, yy: int) -> list[dt.date]:
             out.append(dt.date(century + yy, month, day))
         except ValueError:
             continue
-    return out
+    return tuple(out)
 
 
 def _pick_century(
-    candidates: list[dt.date], today: dt.date, hint: dt.date | None
+    candidates: tuple[dt.date, ...], today: dt.date, hint: dt.date | None
 ) -> dt.date | None:
     """Resolve YY: the century of the entered date if it matches, else not in the future."""
     if not candidates:
@@ -161,12 +167,19 @@ def decode_nik(
     digits = normalise(value)
     if not _SIXTEEN_DIGITS.fullmatch(digits):
         return None
+    return _decode(digits, _as_date(tanggal_lahir), today)
+
+
+def _decode(
+    digits: str, entered: dt.date | None, today: dt.date | None
+) -> tuple[dt.date, str] | None:
+    """decode_nik() of 16 ASCII digits, with the entered birth date already read."""
     day, month, yy = int(digits[6:8]), int(digits[8:10]), int(digits[10:12])
     sex = "P" if day > FEMALE_DAY_OFFSET else "L"
     if day > FEMALE_DAY_OFFSET:
         day -= FEMALE_DAY_OFFSET
-    candidates = _candidate_dates(day, month, yy) if 1 <= month <= 12 and day >= 1 else []
-    born = _pick_century(candidates, today or dt.date.today(), _as_date(tanggal_lahir))
+    candidates = _candidate_dates(day, month, yy) if 1 <= month <= 12 and day >= 1 else ()
+    born = _pick_century(candidates, today or dt.date.today(), entered)
     return (born, sex) if born else None
 
 
@@ -184,7 +197,8 @@ def check_nik(
     found = _structure(digits, "nik", birth=True)
     if any(f.severity == "error" for f in found):
         return found
-    decoded = decode_nik(digits, tanggal_lahir=tanggal_lahir, today=today)
+    entered = _as_date(tanggal_lahir)
+    decoded = _decode(digits, entered, today)
     if decoded is not None:
         born, sex = decoded
         jk = str(jenis_kelamin).strip().upper() if jenis_kelamin is not None else ""
@@ -197,7 +211,6 @@ def check_nik(
                     "warning",
                 )
             )
-        entered = _as_date(tanggal_lahir)
         if entered is not None and entered != born:
             found.append(
                 Finding(

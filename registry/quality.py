@@ -248,33 +248,37 @@ def _age_range(k: kategori.PpksKategori) -> str:
     return f"di bawah {k.usia_maks_eksklusif} tahun"
 
 
+def _member_fields(position: int) -> dict[str, str]:
+    """Flag fields of the member questions of repeat item `position` (see `repeat_path`)."""
+    prefix = f"{f.ANGGOTA}[{position}]/"
+    return {path: prefix + leaf for path, leaf in _MEMBER_LEAVES}
+
+
+_MEMBER_LEAVES = [
+    (path, repeat_path(path, 0).rpartition("/")[2])
+    for path in (f.NAMA, f.NIK, f.JENIS_KELAMIN, f.TANGGAL_LAHIR, f.KATEGORI_PPKS)
+]
+
+
 def check_person(person: Mapping[str, Any], *, on: dt.date, umur: Any = None) -> list[Flag]:
     """Rules on one member row; `umur` (the form's computed age) is used when the date is bad."""
-    pos = int(person.get("position") or 0)
+    at = _member_fields(int(person.get("position") or 0))
     flags: list[Flag] = []
     if _blank(person.get("nama")):
-        flags.append(Flag(repeat_path(f.NAMA, pos), "nama_kosong", "Nama anggota tidak diisi."))
+        flags.append(Flag(at[f.NAMA], "nama_kosong", "Nama anggota tidak diisi."))
     born = person.get("tanggal_lahir_date")
-    flags += _findings(
-        repeat_path(f.NIK, pos),
-        nik.check_nik(
-            person.get("nik"),
-            jenis_kelamin=person.get("jenis_kelamin"),
-            tanggal_lahir=born,
-            today=on,
-        ),
+    jenis_kelamin = person.get("jenis_kelamin")
+    findings = nik.check_nik(
+        person.get("nik"), jenis_kelamin=jenis_kelamin, tanggal_lahir=born, today=on
     )
-    flags += check_jenis_kelamin(repeat_path(f.JENIS_KELAMIN, pos), person.get("jenis_kelamin"))
-    flags += check_tanggal_lahir(
-        repeat_path(f.TANGGAL_LAHIR, pos), person.get("tanggal_lahir"), born, on
-    )
-    age = age_on(born, on) if born is not None and born <= on else _umur(umur)
-    flags += check_kategori(
-        repeat_path(f.KATEGORI_PPKS, pos),
-        kategori_codes(person.get("kategori_ppks")),
-        age=age,
-        jenis_kelamin=person.get("jenis_kelamin"),
-    )
+    if findings:
+        flags += _findings(at[f.NIK], findings)
+    flags += check_jenis_kelamin(at[f.JENIS_KELAMIN], jenis_kelamin)
+    flags += check_tanggal_lahir(at[f.TANGGAL_LAHIR], person.get("tanggal_lahir"), born, on)
+    codes = kategori_codes(person.get("kategori_ppks"))
+    if codes:
+        age = age_on(born, on) if born is not None and born <= on else _umur(umur)
+        flags += check_kategori(at[f.KATEGORI_PPKS], codes, age=age, jenis_kelamin=jenis_kelamin)
     return flags
 
 
