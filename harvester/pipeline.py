@@ -276,7 +276,8 @@ def _produce(
     """The second process: fetch pages after `after_id`, prepare them, hand them over."""
     try:
         with KoboClient(base_url, token, **client_options) as client:
-            for rows in client.iter_pages(asset_uid, after_id=after_id):
+            # Kobo renders the next page while this one is prepared.
+            for rows in prefetched(client.iter_pages(asset_uid, after_id=after_id)):
                 out.put(("page", encode_page([prepare(form, r, portable=True) for r in rows])))
         out.put(("end", None))
     except KoboError as exc:
