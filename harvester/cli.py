@@ -41,8 +41,11 @@ def harvest(once: bool, form: str | None, reconcile: bool) -> None:
     reconcile every night at 01:00 Asia/Pontianak.
     """
     from harvester.lock import AlreadyRunning
+    from harvester.pipeline import tune_gc
     from harvester.runner import open_harvester
     from registry.settings import Settings, SettingsError
+
+    tune_gc()  # this process is the database writer of long runs
 
     try:
         settings = Settings.from_env()

@@ -255,16 +255,21 @@ def _insert_rows(
         for i, c in enumerate(columns)
         if c not in as_text and (proc := table.c[c].type._cached_bind_processor(dialect))
     ]
-    if processors:
-        params = [_processed(p, processors) for p in params]
+    if processors and params:
+        # Column by column: a handful of columns have a processor, and rows are many.
+        columns_of = list(zip(*params, strict=True))
+        for i, proc in processors:
+            columns_of[i] = _bound(proc, columns_of[i])
+        params = list(zip(*columns_of, strict=True))
     conn.exec_driver_sql(sql, params)
 
 
-def _processed(values: tuple[Any, ...], processors: list[tuple[int, Any]]) -> tuple[Any, ...]:
-    out = list(values)
-    for i, proc in processors:
-        out[i] = proc(out[i])
-    return tuple(out)
+def _bound(proc: Any, values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`proc` applied to each value; once when they are all the same (a page's `now`)."""
+    first = values[0]
+    if values.count(first) == len(values):
+        return (proc(first),) * len(values)
+    return tuple(map(proc, values))
 
 
 PERSON_INSERT = ("household_id", "submission_id", *PERSON_COLUMNS)
