@@ -356,9 +356,22 @@ class _Preparer:
             name="babale-prepare",
             daemon=True,
         )
-        self.worker.start()
+        # Starting waits until the forkserver has imported our modules (about half a second on
+        # a first run): a thread waits instead, while this process stores the first page.
+        self._start_error: BaseException | None = None
+        self._starter = threading.Thread(target=self._start, name="babale-prepare-start")
+        self._starter.start()
+
+    def _start(self) -> None:
+        try:
+            self.worker.start()
+        except BaseException as exc:  # raised by pages(), in the writer's thread
+            self._start_error = exc
 
     def pages(self) -> Iterator[list[Prepared]]:
+        self._starter.join()
+        if self._start_error is not None:
+            raise KoboError(f"the page preparer could not start: {self._start_error}")
         while True:
             try:
                 kind, item = self.handoff.get(timeout=1.0)
@@ -377,8 +390,10 @@ class _Preparer:
                 raise RuntimeError(f"preparing pages failed: {item}")
 
     def stop(self) -> None:
-        if self.worker.is_alive():
-            self.worker.terminate()
-        self.worker.join(timeout=5)
+        self._starter.join()
+        if self._start_error is None:
+            if self.worker.is_alive():
+                self.worker.terminate()
+            self.worker.join(timeout=5)
         self.handoff.close()
         self.handoff.join_thread()
