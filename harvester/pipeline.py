@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import multiprocessing
+import operator
 import pickle
 import queue
 import threading
@@ -43,7 +44,12 @@ HANDOFF_PAGES = 2  # prepared pages that may wait for the writer (bounds memory)
 def answers_hash(payload: dict[str, Any]) -> str:
     """The hash of a submission version. `_validation_status` is left out: it changes when a
     reviewer's decision is written back, which is not an edit of the answers."""
-    return payload_hash({k: v for k, v in payload.items() if k not in VOLATILE_KEYS})
+    if VOLATILE_KEYS.isdisjoint(payload):
+        return payload_hash(payload)
+    answers = dict(payload)
+    for key in VOLATILE_KEYS:
+        answers.pop(key, None)
+    return payload_hash(answers)
 
 
 def validation_of(row: dict[str, Any]) -> tuple[str | None, str | None, int | None]:
@@ -107,6 +113,9 @@ class Prepared:
         return value if isinstance(value, dict) else {"_raw": value}
 
 
+_PERSON_VALUES = operator.itemgetter(*PERSON_COLUMNS)  # a person dict -> its values in order
+
+
 def prepare(form: str, payload: dict[str, Any], *, portable: bool = False) -> Prepared:
     mapped = map_submission(form, payload)
     # Plain tuples: they cross the process boundary and reach executemany without dict work.
@@ -116,7 +125,7 @@ def prepare(form: str, payload: dict[str, Any], *, portable: bool = False) -> Pr
         mapped=mapped,
         validation=validation_of(payload),
         attachments=attachment_rows(payload),
-        persons=[tuple(p[c] for c in PERSON_COLUMNS) for p in mapped.persons],
+        persons=list(map(_PERSON_VALUES, mapped.persons)),
         kategori=[list(dict.fromkeys(p.get("kategori") or [])) for p in mapped.persons],
         flags=[(f.field, f.code, f.message, f.severity) for f in mapped.flags],
     )
