@@ -95,7 +95,6 @@ class Submission(Base):
         Index("ix_submission_form_status", "form", "status"),
         Index("ix_submission_kode_desa", "kode_desa"),
         Index("ix_submission_kode_kecamatan", "kode_kecamatan"),
-        Index("ix_submission_root_uuid", "root_uuid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -181,7 +180,10 @@ class Person(Base):
     __table_args__ = (Index("ix_person_nik", "nik"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    household_id: Mapped[int] = mapped_column(ForeignKey("household.id", ondelete="CASCADE"))
+    # Indexed: rebuilding an edited household deletes it, and its cascade looks members up here.
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("household.id", ondelete="CASCADE"), index=True
+    )
     submission_id: Mapped[int] = mapped_column(
         ForeignKey("submission.id", ondelete="CASCADE"), index=True
     )
@@ -272,12 +274,11 @@ class Attachment(Base):
     """A file attached to a submission; downloaded idempotently, failures retried later."""
 
     __tablename__ = "attachment"
+    # The unique (submission_id, uid) also serves lookups by submission.
     __table_args__ = (UniqueConstraint("submission_id", "uid"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    submission_id: Mapped[int] = mapped_column(
-        ForeignKey("submission.id", ondelete="CASCADE"), index=True
-    )
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"))
     uid: Mapped[str] = mapped_column(String(64))  # att...
     filename: Mapped[str] = mapped_column(Text)  # media_file_basename
     mimetype: Mapped[str | None] = mapped_column(String(128))
