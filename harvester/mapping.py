@@ -103,7 +103,7 @@ class _Reader:
         value = self.raw(path)
         if value is None:
             return None
-        if type(value) is str and len(value) <= LONG_TEXT and not _UNSTORABLE.search(value):
+        if _plain(value):
             return value  # the common case, without building the flag's field path
         return as_text(value, self.at(path), self.flags)
 
@@ -377,27 +377,47 @@ _PERSON_PATHS = {
 }
 
 
+_PERSON_FIELDS = tuple(_PERSON_PATHS.items())
+
+
+def _plain(value: Any) -> bool:
+    """A string to store as it is: not too long, no NUL, no lone surrogate (ASCII has none)."""
+    return (
+        type(value) is str
+        and len(value) <= LONG_TEXT
+        and ("\x00" not in value if value.isascii() else not _UNSTORABLE.search(value))
+    )
+
+
 def _person(position: int, item: dict[str, Any], flags: list[Flag]) -> tuple[dict[str, Any], Any]:
-    r = _Reader(item, flags, lambda path: repeat_path(path, position))
     row: dict[str, Any] = dict.fromkeys(PERSON_COLUMNS)
     row["position"] = position
     get = item.get
-    for column, path in _PERSON_PATHS.items():
+    reader = None
+    for column, path in _PERSON_FIELDS:
         value = get(path)
         # Inlined common case (a plain string at its path): members are most of the work.
-        if type(value) is str and len(value) <= LONG_TEXT and not _UNSTORABLE.search(value):
+        if _plain(value):
             row[column] = value
         else:
-            row[column] = r.text(path)
+            if reader is None:
+                reader = _Reader(item, flags, lambda path: repeat_path(path, position))
+            row[column] = reader.text(path)
     row["tanggal_lahir_date"] = quality.parse_date(row["tanggal_lahir"])
     # PersonKategori rows are for filters: unknown codes are kept (and flagged by the rules) as
     # long as they fit the column; the full answer stays in kategori_ppks.
-    row["kategori"] = [
-        code
-        for code in quality.kategori_codes(row["kategori_ppks"])
-        if len(code) <= KATEGORI_KODE_MAX
-    ]
-    return row, r.raw(f.UMUR)
+    codes = row["kategori_ppks"]
+    row["kategori"] = (
+        [code for code in quality.kategori_codes(codes) if len(code) <= KATEGORI_KODE_MAX]
+        if codes
+        else []
+    )
+    umur = get(f.UMUR)
+    if umur is None:
+        if reader is None:
+            reader = _Reader(item, flags, lambda path: repeat_path(path, position))
+        umur = reader.raw(f.UMUR)
+    return row, umur
 
 
 def _map_ppks(payload: dict[str, Any], flags: list[Flag], on: dt.date) -> Mapped:
