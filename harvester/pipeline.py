@@ -84,6 +84,30 @@ def attachment_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _temporal_columns(table: Any, names: Any = None) -> dict[str, Any]:
+    """Column name -> the parser that turns its ISO text back into a date or datetime."""
+    parsers = {dt.datetime: dt.datetime.fromisoformat, dt.date: dt.date.fromisoformat}
+    out = {}
+    for column in table.columns:
+        if names is not None and column.name not in names:
+            continue
+        try:  # a TypeDecorator (UTCDateTime) reports its implementation's type
+            kind = getattr(column.type, "impl", column.type).python_type
+        except NotImplementedError:
+            continue
+        if kind in parsers:
+            out[column.name] = parsers[kind]
+    return out
+
+
+# What JSON turns into text on the way between processes, and how it comes back.
+_SUBMISSION_TEMPORAL = _temporal_columns(Submission.__table__)
+_HOUSEHOLD_TEMPORAL = _temporal_columns(Household.__table__)
+_PSKS_TEMPORAL = _temporal_columns(PsksEntry.__table__)
+# Person dates already travel as text (see _dates_as_text).
+PERSON_DATE_COLUMNS = tuple(_temporal_columns(Person.__table__, PERSON_COLUMNS))
+
+
 @dataclass
 class Prepared:
     """One submission ready for the writer. Across processes the payload travels as JSON bytes
@@ -94,7 +118,8 @@ class Prepared:
     mapped: Mapped  # its persons and flags are moved into the plain tuples below
     validation: tuple[str | None, str | None, int | None]
     attachments: list[dict[str, Any]] = field(default_factory=list)
-    persons: list[Sequence[Any]] = field(default_factory=list)  # values in PERSON_COLUMNS order
+    # Values in PERSON_COLUMNS order; PERSON_DATE_COLUMNS as ISO text.
+    persons: list[Sequence[Any]] = field(default_factory=list)
     kategori: list[list[str]] = field(default_factory=list)  # PPKS codes, one list per person
     flags: list[Sequence[str]] = field(default_factory=list)  # values in FLAG_COLUMNS order
     payload: dict[str, Any] | None = None
@@ -116,6 +141,17 @@ class Prepared:
 _PERSON_VALUES = operator.itemgetter(*PERSON_COLUMNS)  # a person dict -> its values in order
 
 
+def _dates_as_text(persons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Date columns as ISO text, which both databases take as a date (SQLite stores exactly
+    this text), so the writer binds them without a per-value conversion."""
+    for person in persons:
+        for name in PERSON_DATE_COLUMNS:
+            value = person[name]
+            if value is not None:
+                person[name] = value.isoformat()
+    return persons
+
+
 def prepare(form: str, payload: dict[str, Any], *, portable: bool = False) -> Prepared:
     mapped = map_submission(form, payload)
     # Plain tuples: they cross the process boundary and reach executemany without dict work.
@@ -125,7 +161,7 @@ def prepare(form: str, payload: dict[str, Any], *, portable: bool = False) -> Pr
         mapped=mapped,
         validation=validation_of(payload),
         attachments=attachment_rows(payload),
-        persons=list(map(_PERSON_VALUES, mapped.persons)),
+        persons=list(map(_PERSON_VALUES, _dates_as_text(mapped.persons))),
         kategori=[list(dict.fromkeys(p.get("kategori") or [])) for p in mapped.persons],
         flags=[(f.field, f.code, f.message, f.severity) for f in mapped.flags],
     )
@@ -144,32 +180,6 @@ def tune_gc() -> None:
     Cycles are still collected, only in larger batches; memory stays flat."""
     _young, older, oldest = gc.get_threshold()
     gc.set_threshold(max(GC_YOUNG_THRESHOLD, _young), older, oldest)
-
-
-def _temporal_columns(table: Any, names: Any = None) -> dict[str, Any]:
-    """Column name -> the parser that turns its ISO text back into a date or datetime."""
-    parsers = {dt.datetime: dt.datetime.fromisoformat, dt.date: dt.date.fromisoformat}
-    out = {}
-    for column in table.columns:
-        if names is not None and column.name not in names:
-            continue
-        try:  # a TypeDecorator (UTCDateTime) reports its implementation's type
-            kind = getattr(column.type, "impl", column.type).python_type
-        except NotImplementedError:
-            continue
-        if kind in parsers:
-            out[column.name] = parsers[kind]
-    return out
-
-
-# What JSON turns into text on the way between processes, and how it comes back.
-_SUBMISSION_TEMPORAL = _temporal_columns(Submission.__table__)
-_HOUSEHOLD_TEMPORAL = _temporal_columns(Household.__table__)
-_PSKS_TEMPORAL = _temporal_columns(PsksEntry.__table__)
-_PERSON_TEMPORAL = [
-    (PERSON_COLUMNS.index(name), parse)
-    for name, parse in _temporal_columns(Person.__table__, PERSON_COLUMNS).items()
-]
 
 
 def encode_page(page: list[Prepared]) -> tuple[str, bytes, list[bytes]]:
@@ -222,11 +232,6 @@ def decode_page(encoded: tuple[str, bytes, list[bytes]]) -> list[Prepared]:
     for row, payload in zip(orjson.loads(body), payloads, strict=True):
         kobo_id, digest, validation, system, submission, household, psks, persons, *rest = row
         kategori, flags, attachments = rest
-        if _PERSON_TEMPORAL and persons:
-            for person in persons:
-                for index, parse in _PERSON_TEMPORAL:
-                    if type(person[index]) is str:
-                        person[index] = parse(person[index])
         page.append(
             Prepared(
                 kobo_id=kobo_id,

@@ -25,6 +25,7 @@ from harvester.mapping import PERSON_COLUMNS, system_fields
 from harvester.pipeline import (
     FLAG_COLUMNS,
     PARALLEL_MIN_ROWS,
+    PERSON_DATE_COLUMNS,
     Prepared,
     prepare,
     prepared_pages,
@@ -175,7 +176,7 @@ def store_page(session: Session, form: str, asset_uid: str, page: list[Prepared]
     if new_rows:
         # Plain executemany, then one SELECT for the new ids: RETURNING over executemany is
         # many times slower on SQLite, and these tables have only this one writer.
-        _executemany(session, SUBMISSION, new_rows, as_text=frozenset({"payload"}))
+        _executemany(session, SUBMISSION, new_rows, bound=frozenset({"payload"}))
         submission_ids.update(
             conn.execute(
                 select(Submission.kobo_id, Submission.id).where(
@@ -217,14 +218,14 @@ def _executemany(
     table: Any,
     rows: list[dict[str, Any]],
     *,
-    as_text: frozenset[str] = frozenset(),
+    bound: frozenset[str] = frozenset(),
 ) -> None:
     """INSERT dict `rows` (all with the same keys) with the driver's own executemany."""
     columns = list(rows[0])
     params = list(map(operator.itemgetter(*columns), rows))
     if len(columns) == 1:
         params = [(p,) for p in params]
-    _insert_rows(session, table, columns, params, as_text=as_text)
+    _insert_rows(session, table, columns, params, bound=bound)
 
 
 def _insert_rows(
@@ -233,14 +234,14 @@ def _insert_rows(
     columns: list[str] | tuple[str, ...],
     params: list[tuple[Any, ...]],
     *,
-    as_text: frozenset[str] = frozenset(),
+    bound: frozenset[str] = frozenset(),
 ) -> None:
     """INSERT value tuples with the driver's own executemany, like the benchmark's floor.
 
     SQLAlchemy's per-row parameter handling costs more than the insert itself at 350,000
     members. Here each column's own bind processor (dates, timestamps, JSON, booleans) is looked
-    up once and applied only where the type has one; `as_text` columns arrive already as JSON
-    text (a payload serialised once, where it was parsed).
+    up once and applied only where the type has one; `bound` columns arrive in the form the
+    driver takes (a payload as the JSON text it was serialised to once, a date as ISO text).
     """
     conn = session.connection()
     dialect = conn.dialect
@@ -253,18 +254,18 @@ def _insert_rows(
     processors = [
         (i, proc)
         for i, c in enumerate(columns)
-        if c not in as_text and (proc := table.c[c].type._cached_bind_processor(dialect))
+        if c not in bound and (proc := table.c[c].type._cached_bind_processor(dialect))
     ]
     if processors and params:
         # Column by column: a handful of columns have a processor, and rows are many.
         columns_of = list(zip(*params, strict=True))
         for i, proc in processors:
-            columns_of[i] = _bound(proc, columns_of[i])
+            columns_of[i] = _processed(proc, columns_of[i])
         params = list(zip(*columns_of, strict=True))
     conn.exec_driver_sql(sql, params)
 
 
-def _bound(proc: Any, values: tuple[Any, ...]) -> tuple[Any, ...]:
+def _processed(proc: Any, values: tuple[Any, ...]) -> tuple[Any, ...]:
     """`proc` applied to each value; once when they are all the same (a page's `now`)."""
     first = values[0]
     if values.count(first) == len(values):
@@ -273,6 +274,7 @@ def _bound(proc: Any, values: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 PERSON_INSERT = ("household_id", "submission_id", *PERSON_COLUMNS)
+PERSON_DATES = frozenset(PERSON_DATE_COLUMNS)  # already ISO text (see pipeline._dates_as_text)
 FLAG_INSERT = ("submission_id", *FLAG_COLUMNS)
 _POSITION = PERSON_COLUMNS.index("position")
 
@@ -307,7 +309,7 @@ def _insert_mapped(session: Session, prepared: dict[int, Prepared]) -> None:
                 if codes:
                     kategori[(sid, row[_POSITION])] = codes
         if persons:
-            _insert_rows(session, PERSON, PERSON_INSERT, persons)
+            _insert_rows(session, PERSON, PERSON_INSERT, persons, bound=PERSON_DATES)
         if kategori:
             person_ids = session.connection().execute(
                 select(Person.submission_id, Person.position, Person.id).where(

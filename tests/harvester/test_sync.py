@@ -5,6 +5,7 @@ Every expected count is derived from what the simulator holds, never hard-coded.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from pathlib import Path
 
@@ -267,6 +268,10 @@ def test_bad_values_are_stored_as_they_came_and_flagged(scene):
         )
         assert first.tanggal_lahir_date is None
         assert second.tanggal_lahir == "bukan tanggal"
+        good = s.scalars(select(Submission).where(Submission.kobo_id != kid).limit(1)).one()
+        for person in good.household.persons:  # stored as dates, read back as dates
+            assert person.tanggal_lahir_date == dt.date.fromisoformat(person.tanggal_lahir)
+        assert good.submitted_at.tzinfo is not None
         flagged = {
             (fl.field, fl.code)
             for fl in s.scalars(select(QualityFlag).where(QualityFlag.submission_id == row.id))
