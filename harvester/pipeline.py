@@ -6,10 +6,11 @@ while this one writes to the database, so that on a two-core machine the halves 
 (benchmarks/harvest.py measures it). Short runs, and the first page of every run, stay in this
 process: a run that finds nothing new starts no process at all.
 
-The second process comes from a forkserver (a clean interpreter, not a copy of ours with its
-threads and database connections). Like any multiprocessing start method but fork, it imports
-the main module of the calling program: a script that drives `Harvester` itself needs the usual
-`if __name__ == "__main__":` guard (the `babale` command has it).
+The second process is a fresh interpreter (spawn), not a copy of ours with its threads and
+database connections. Like any multiprocessing start method but fork, it imports the main module
+of the calling program: a script that drives `Harvester` itself needs the usual
+`if __name__ == "__main__":` guard (the `babale` command has it). It hands pages over a pipe,
+one at a time, so each process holds about one page.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import queue
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 import orjson
@@ -38,7 +40,6 @@ FLAG_COLUMNS = ("field", "code", "message", "severity")
 VOLATILE_KEYS = frozenset({"_validation_status"})
 GC_YOUNG_THRESHOLD = 10_000  # see tune_gc()
 PARALLEL_MIN_ROWS = 5000  # below this many rows to fetch, a second process costs more than it saves
-HANDOFF_PAGES = 2  # prepared pages that may wait for the writer (bounds memory)
 
 
 def answers_hash(payload: dict[str, Any]) -> str:
@@ -296,20 +297,32 @@ def _produce(
     form: str,
     asset_uid: str,
     after_id: int,
-    out: Any,
+    out: Connection,
 ) -> None:
-    """The second process: fetch pages after `after_id`, prepare them, hand them over."""
+    """The second process: fetch pages after `after_id`, prepare them, hand them over.
+
+    At most one prepared page waits for the writer, which bounds memory to about two pages."""
     tune_gc()
+
+    def messages() -> Iterator[tuple[str, Any]]:
+        try:
+            with KoboClient(base_url, token, **client_options) as client:
+                for rows in client.iter_pages(asset_uid, after_id=after_id):
+                    yield "page", encode_page([prepare(form, r, portable=True) for r in rows])
+            yield "end", None
+        except KoboError as exc:
+            yield "kobo_error", (str(exc), exc.status)
+        except BaseException as exc:  # reported to the writer, which fails the run with it
+            yield "crash", f"{type(exc).__name__}: {exc}"
+
     try:
-        with KoboClient(base_url, token, **client_options) as client:
-            # Kobo renders the next page while this one is prepared.
-            for rows in prefetched(client.iter_pages(asset_uid, after_id=after_id)):
-                out.put(("page", encode_page([prepare(form, r, portable=True) for r in rows])))
-        out.put(("end", None))
-    except KoboError as exc:
-        out.put(("kobo_error", (str(exc), exc.status)))
-    except BaseException as exc:  # reported to the writer, which fails the run with it
-        out.put(("crash", f"{type(exc).__name__}: {exc}"))
+        # A page is sent (which waits for the writer to take it) while the next is prepared.
+        for message in prefetched(messages()):
+            out.send(message)
+    except BrokenPipeError:
+        return  # the writer stopped reading (it failed, or was interrupted)
+    finally:
+        out.close()
 
 
 def prepared_pages(
@@ -349,52 +362,38 @@ def prepared_pages(
 
 class _Preparer:
     """The second process: it fetches and prepares the pages after `after_id` and hands them
-    over through a bounded queue."""
+    over through a pipe.
+
+    A fresh interpreter (spawn), not a copy of this process with its threads and open database
+    connections. Like every start method but fork, it imports the main module of the calling
+    program: a script that drives `Harvester` itself needs the `if __name__ == "__main__":`
+    guard (the `babale` command has it).
+    """
 
     def __init__(self, client: KoboClient, form: str, asset_uid: str, after_id: int) -> None:
-        # forkserver: a clean process (no copy of our threads or open database connections).
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["harvester.pipeline"])
-        self.handoff = context.Queue(maxsize=HANDOFF_PAGES)
+        context = multiprocessing.get_context("spawn")
+        self.inbox, outbox = context.Pipe(duplex=False)
         self.worker = context.Process(
             target=_produce,
-            args=(
-                client.base_url,
-                client._token,
-                client.options(),
-                form,
-                asset_uid,
-                after_id,
-                self.handoff,
-            ),
+            args=(client.base_url, client._token, client.options(), form, asset_uid, after_id),
+            kwargs={"out": outbox},
             name="babale-prepare",
             daemon=True,
         )
-        # Starting waits until the forkserver has imported our modules (about half a second on
-        # a first run): a thread waits instead, while this process stores the first page.
-        self._start_error: BaseException | None = None
-        self._starter = threading.Thread(target=self._start, name="babale-prepare-start")
-        self._starter.start()
-
-    def _start(self) -> None:
-        try:
-            self.worker.start()
-        except BaseException as exc:  # raised by pages(), in the writer's thread
-            self._start_error = exc
+        self.worker.start()
+        outbox.close()  # the child holds its own end: its exit is then seen as end of file
 
     def pages(self) -> Iterator[list[Prepared]]:
-        self._starter.join()
-        if self._start_error is not None:
-            raise KoboError(f"the page preparer could not start: {self._start_error}")
         while True:
             try:
-                kind, item = self.handoff.get(timeout=1.0)
-            except queue.Empty:
-                if not self.worker.is_alive():
-                    raise KoboError("the page preparer stopped unexpectedly") from None
-                continue
+                kind, item = self.inbox.recv()
+            except EOFError:  # the child's end of the pipe closed without an "end"
+                raise KoboError("the page preparer stopped unexpectedly") from None
             if kind == "page":
-                yield decode_page(item)
+                page = decode_page(item)
+                del item  # the encoded page is not kept while this one is stored
+                yield page
+                del page  # nor this one while the next is received
             elif kind == "end":
                 return
             elif kind == "kobo_error":
@@ -404,10 +403,7 @@ class _Preparer:
                 raise RuntimeError(f"preparing pages failed: {item}")
 
     def stop(self) -> None:
-        self._starter.join()
-        if self._start_error is None:
-            if self.worker.is_alive():
-                self.worker.terminate()
-            self.worker.join(timeout=5)
-        self.handoff.close()
-        self.handoff.join_thread()
+        self.inbox.close()
+        if self.worker.is_alive():
+            self.worker.terminate()
+        self.worker.join(timeout=5)

@@ -475,6 +475,7 @@ class Harvester:
                 result.unchanged += counts.unchanged
                 if bar is not None:
                     bar.update(len(rows))
+                del rows  # one page in memory: this one is released before the next arrives
         except KoboError as exc:
             error = str(exc)
             result.errors.append(error)

@@ -29,7 +29,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # 32 MB of page cache: a harvest page touches several indexes at once.
-    cursor.execute("PRAGMA cache_size=-32000")
+    cursor.execute("PRAGMA cache_size=-8000")
     cursor.execute("PRAGMA temp_store=MEMORY")
     # Checkpoint the WAL every ~40 MB rather than 4 MB: a harvest page writes megabytes.
     cursor.execute("PRAGMA wal_autocheckpoint=10000")
