@@ -4,7 +4,8 @@ A submission from an older form version, with fields missing or extra, maps what
 of the wrong kind (a number, list or dict where text was expected, 10 kB of text, a repeat that
 is a dict, a garbage geopoint) is stored whole, as text where the column is text, and flagged;
 the raw payload, kept beside the rows, holds everything else. Column names are exactly those of
-`registry.models`; data paths come from `xlsforms.fields`.
+`registry.models` (through `registry.columns`, so the page preparer needs no SQLAlchemy); data
+paths come from `xlsforms.fields`.
 """
 
 from __future__ import annotations
@@ -19,29 +20,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from registry import jsonio, quality, wilayah
-from registry.models import Household, Person, PersonKategori, PsksEntry, Submission
+from registry.columns import (
+    HOUSEHOLD_COLUMNS,
+    KATEGORI_KODE_MAX,
+    PERSON_COLUMNS,
+    PSKS_COLUMNS,
+    SUBMISSION_LENGTHS,
+)
 from registry.quality import Flag, repeat_path
 from xlsforms import fields as f
 
-__all__ = ["Flag", "Mapped", "map_submission", "payload_hash", "system_fields"]
+__all__ = ["PERSON_COLUMNS", "Flag", "Mapped", "map_submission", "payload_hash", "system_fields"]
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 BIGINT_MAX = 2**63 - 1
 WIB = dt.timezone(dt.timedelta(hours=7), "WIB")  # Bengkayang's day, for ages on the visit date
 LONG_TEXT = 2000  # characters; longer answers are kept whole but pointed out to reviewers
-KATEGORI_KODE_MAX: int = getattr(PersonKategori.__table__.c.kode.type, "length", 64)
-
-HOUSEHOLD_COLUMNS = tuple(
-    c.name for c in Household.__table__.columns if c.name not in ("id", "submission_id")
-)
-PERSON_COLUMNS = tuple(
-    c.name
-    for c in Person.__table__.columns
-    if c.name not in ("id", "household_id", "submission_id")
-)
-PSKS_COLUMNS = tuple(
-    c.name for c in PsksEntry.__table__.columns if c.name not in ("id", "submission_id")
-)
 
 
 @dataclass
@@ -177,19 +171,12 @@ def parse_geopoint(
     return None, None, None
 
 
-_LENGTHS: dict[int, int | None] = {}  # id(column) -> String(n) length (attribute access is slow)
-
-
-def _fits(column: Any, value: str | None) -> str | None:
-    """`value` if it fits the String(n) column, else None: the column is a filter, not storage,
-    and the full value is kept in the mapped rows and the raw payload."""
+def _fits(column: str, value: str | None) -> str | None:
+    """`value` if it fits the String(n) Submission column, else None: the column is a filter or
+    a key, not storage, and the full value is kept in the mapped rows and the raw payload."""
     if value is None:
         return None
-    key = id(column)
-    if key not in _LENGTHS:
-        _LENGTHS[key] = getattr(column.type, "length", None)
-    length = _LENGTHS[key]
-    return value if length is None or len(value) <= length else None
+    return value if len(value) <= SUBMISSION_LENGTHS[column] else None
 
 
 # --- system fields ------------------------------------------------------------------------------
@@ -223,7 +210,7 @@ def bigint(value: Any) -> int | None:
     return number if -BIGINT_MAX - 1 <= number <= BIGINT_MAX else None
 
 
-def _system_text(value: Any, column: Any) -> str | None:
+def _system_text(value: Any, column: str) -> str | None:
     """A system value as text that fits its String(n) column, else None."""
     if value is None or isinstance(value, dict | list):
         return None
@@ -234,7 +221,7 @@ def _system_text(value: Any, column: Any) -> str | None:
 def _system(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Flag]]:
     flags: list[Flag] = []
 
-    def text(key: str, column: Any) -> str | None:
+    def text(key: str, column: str) -> str | None:
         value = payload.get(key)
         out = _system_text(value, column)
         if out is None and value is not None:
@@ -250,18 +237,18 @@ def _system(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Flag]]:
             Flag("_id", "sistem_tidak_valid", "Nomor _id Kobo tidak ada atau bukan angka.")
         )
 
-    uuid = text("_uuid", Submission.uuid)
+    uuid = text("_uuid", "uuid")
     if uuid is None:
         instance_id = payload.get("meta/instanceID")
         if isinstance(instance_id, str):
-            uuid = _system_text(instance_id.strip().removeprefix("uuid:") or None, Submission.uuid)
+            uuid = _system_text(instance_id.strip().removeprefix("uuid:") or None, "uuid")
     if uuid is None:
         # The column is required and `_uuid` changes on every edit: a content hash does both.
         uuid = payload_hash(payload)
         flags.append(
             Flag("_uuid", "sistem_tidak_valid", "_uuid tidak ada; diganti sidik isi kiriman.")
         )
-    root_uuid = text("meta/rootUuid", Submission.root_uuid)
+    root_uuid = text("meta/rootUuid", "root_uuid")
     if root_uuid is None and "meta/deprecatedID" not in payload:
         root_uuid = f"uuid:{uuid}"  # older servers: an unedited submission is its own root
 
@@ -284,12 +271,10 @@ def _system(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Flag]]:
         "uuid": uuid,
         "root_uuid": root_uuid,
         "submitted_at": submitted_at,
-        "submitted_by": text("_submitted_by", Submission.submitted_by),
-        "form_version": text("__version__", Submission.form_version),
-        "kobo_validation_uid": _system_text(validation.get("uid"), Submission.kobo_validation_uid),
-        "kobo_validation_by": _system_text(
-            validation.get("by_whom"), Submission.kobo_validation_by
-        ),
+        "submitted_by": text("_submitted_by", "submitted_by"),
+        "form_version": text("__version__", "form_version"),
+        "kobo_validation_uid": _system_text(validation.get("uid"), "kobo_validation_uid"),
+        "kobo_validation_by": _system_text(validation.get("by_whom"), "kobo_validation_by"),
         "kobo_validation_timestamp": bigint(validation.get("timestamp")),
     }
     return values, flags
@@ -492,8 +477,8 @@ def _submission_columns(r: _Reader, kecamatan: str | None, desa: str | None) -> 
     if owner is not None:
         kecamatan = owner.kode
     return {
-        "kode_kecamatan": _fits(Submission.kode_kecamatan, kecamatan),
-        "kode_desa": _fits(Submission.kode_desa, desa),
+        "kode_kecamatan": _fits("kode_kecamatan", kecamatan),
+        "kode_desa": _fits("kode_desa", desa),
         "nama_petugas": r.text(f.NAMA_PETUGAS),
     }
 

@@ -33,7 +33,7 @@ from harvester.client import KoboClient, KoboError
 from harvester.mapping import PERSON_COLUMNS, Mapped, bigint, map_submission, payload_hash
 from harvester.paging import KeysetCursor
 from registry import jsonio
-from registry.models import Household, Person, PsksEntry, Submission
+from registry.columns import PERSON_DATES, SUBMISSION_DATETIMES
 
 T = TypeVar("T")
 FLAG_COLUMNS = ("field", "code", "message", "severity")
@@ -85,28 +85,8 @@ def attachment_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _temporal_columns(table: Any, names: Any = None) -> dict[str, Any]:
-    """Column name -> the parser that turns its ISO text back into a date or datetime."""
-    parsers = {dt.datetime: dt.datetime.fromisoformat, dt.date: dt.date.fromisoformat}
-    out = {}
-    for column in table.columns:
-        if names is not None and column.name not in names:
-            continue
-        try:  # a TypeDecorator (UTCDateTime) reports its implementation's type
-            kind = getattr(column.type, "impl", column.type).python_type
-        except NotImplementedError:
-            continue
-        if kind in parsers:
-            out[column.name] = parsers[kind]
-    return out
-
-
-# What JSON turns into text on the way between processes, and how it comes back.
-_SUBMISSION_TEMPORAL = _temporal_columns(Submission.__table__)
-_HOUSEHOLD_TEMPORAL = _temporal_columns(Household.__table__)
-_PSKS_TEMPORAL = _temporal_columns(PsksEntry.__table__)
-# Person dates already travel as text (see _dates_as_text).
-PERSON_DATE_COLUMNS = tuple(_temporal_columns(Person.__table__, PERSON_COLUMNS))
+# Submission timestamps cross between processes as ISO text and are revived by `decode_page`;
+# person dates stay text (see `_dates_as_text`). Households and PSKS entries hold neither.
 
 
 @dataclass
@@ -119,7 +99,7 @@ class Prepared:
     mapped: Mapped  # its persons and flags are moved into the plain tuples below
     validation: tuple[str | None, str | None, int | None]
     attachments: list[dict[str, Any]] = field(default_factory=list)
-    # Values in PERSON_COLUMNS order; PERSON_DATE_COLUMNS as ISO text.
+    # Values in PERSON_COLUMNS order; PERSON_DATES as ISO text.
     persons: list[Sequence[Any]] = field(default_factory=list)
     kategori: list[list[str]] = field(default_factory=list)  # PPKS codes, one list per person
     flags: list[Sequence[str]] = field(default_factory=list)  # values in FLAG_COLUMNS order
@@ -146,7 +126,7 @@ def _dates_as_text(persons: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Date columns as ISO text, which both databases take as a date (SQLite stores exactly
     this text), so the writer binds them without a per-value conversion."""
     for person in persons:
-        for name in PERSON_DATE_COLUMNS:
+        for name in PERSON_DATES:
             value = person[name]
             if value is not None:
                 person[name] = value.isoformat()
@@ -214,12 +194,12 @@ def encode_page(page: list[Prepared]) -> tuple[str, bytes, list[bytes]]:
         return "pickle", pickle.dumps(page, protocol=pickle.HIGHEST_PROTOCOL), []
 
 
-def _revive(values: dict[str, Any] | None, parsers: dict[str, Any]) -> dict[str, Any] | None:
-    if values:
-        for name, parse in parsers.items():
-            text = values.get(name)
-            if type(text) is str:
-                values[name] = parse(text)
+def _revive(values: dict[str, Any]) -> dict[str, Any]:
+    """Submission values with their timestamps back as datetimes."""
+    for name in SUBMISSION_DATETIMES:
+        text = values.get(name)
+        if type(text) is str:
+            values[name] = dt.datetime.fromisoformat(text)
     return values
 
 
@@ -238,10 +218,10 @@ def decode_page(encoded: tuple[str, bytes, list[bytes]]) -> list[Prepared]:
                 kobo_id=kobo_id,
                 digest=digest,
                 mapped=Mapped(
-                    submission=_revive(submission, _SUBMISSION_TEMPORAL) or {},
-                    household=_revive(household, _HOUSEHOLD_TEMPORAL),
-                    psks_entry=_revive(psks, _PSKS_TEMPORAL),
-                    system=_revive(system, _SUBMISSION_TEMPORAL) or {},
+                    submission=_revive(submission),
+                    household=household,
+                    psks_entry=psks,
+                    system=_revive(system),
                 ),
                 validation=tuple(validation),  # type: ignore[arg-type]
                 attachments=attachments,

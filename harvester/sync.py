@@ -25,13 +25,13 @@ from harvester.mapping import PERSON_COLUMNS, system_fields
 from harvester.pipeline import (
     FLAG_COLUMNS,
     PARALLEL_MIN_ROWS,
-    PERSON_DATE_COLUMNS,
     Prepared,
     prepare,
     prepared_pages,
     validation_of,
 )
 from registry import jsonio
+from registry.columns import PERSON_DATES
 from registry.models import (
     STATUS_BARU,
     Attachment,
@@ -274,7 +274,7 @@ def _processed(proc: Any, values: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 PERSON_INSERT = ("household_id", "submission_id", *PERSON_COLUMNS)
-PERSON_DATES = frozenset(PERSON_DATE_COLUMNS)  # already ISO text (see pipeline._dates_as_text)
+DATES_AS_TEXT = frozenset(PERSON_DATES)  # bound as ISO text (see pipeline._dates_as_text)
 FLAG_INSERT = ("submission_id", *FLAG_COLUMNS)
 _POSITION = PERSON_COLUMNS.index("position")
 
@@ -309,7 +309,7 @@ def _insert_mapped(session: Session, prepared: dict[int, Prepared]) -> None:
                 if codes:
                     kategori[(sid, row[_POSITION])] = codes
         if persons:
-            _insert_rows(session, PERSON, PERSON_INSERT, persons, bound=PERSON_DATES)
+            _insert_rows(session, PERSON, PERSON_INSERT, persons, bound=DATES_AS_TEXT)
         if kategori:
             person_ids = session.connection().execute(
                 select(Person.submission_id, Person.position, Person.id).where(
