@@ -9,8 +9,8 @@ process: a run that finds nothing new starts no process at all.
 The second process is a fresh interpreter (spawn), not a copy of ours with its threads and
 database connections. Like any multiprocessing start method but fork, it imports the main module
 of the calling program: a script that drives `Harvester` itself needs the usual
-`if __name__ == "__main__":` guard (the `babale` command has it). It hands pages over a pipe,
-one at a time, so each process holds about one page.
+`if __name__ == "__main__":` guard (the `babale` command has it). Pages go over a pipe that
+holds one at a time, so memory stays the same however many submissions there are.
 """
 
 from __future__ import annotations
@@ -83,10 +83,6 @@ def attachment_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-# Submission timestamps cross between processes as ISO text and are revived by `decode_page`;
-# person dates stay text (see `_dates_as_text`). Households and PSKS entries hold neither.
 
 
 @dataclass
@@ -195,7 +191,8 @@ def encode_page(page: list[Prepared]) -> tuple[str, bytes, list[bytes]]:
 
 
 def _revive(values: dict[str, Any]) -> dict[str, Any]:
-    """Submission values with their timestamps back as datetimes."""
+    """Submission values with their timestamps back as datetimes (they cross as ISO text; person
+    dates stay text, see `_dates_as_text`; households and PSKS entries hold neither)."""
     for name in SUBMISSION_DATETIMES:
         text = values.get(name)
         if type(text) is str:
@@ -281,7 +278,8 @@ def _produce(
 ) -> None:
     """The second process: fetch pages after `after_id`, prepare them, hand them over.
 
-    At most one prepared page waits for the writer, which bounds memory to about two pages."""
+    The next page is prepared while this one is sent; sending waits for the writer to take it,
+    so this process holds two or three pages at most."""
     tune_gc()
 
     def messages() -> Iterator[tuple[str, Any]]:

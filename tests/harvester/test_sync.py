@@ -430,3 +430,52 @@ def test_a_failure_in_the_second_process_stops_the_run_and_the_next_run_resumes(
     [resumed] = run_once(settings, page_limit=100, parallel=0)
     assert (resumed.new, resumed.errors) == (300, [])
     assert db_counts(settings.database_url, uid) == expected(kobo, uid)
+
+
+def _spawned_children_of(pid: int) -> list[int]:
+    """Our processes started by multiprocessing's spawn (not its resource tracker)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) != pid:
+                continue
+            if b"spawn_main" in (stat.parent / "cmdline").read_bytes():
+                found.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_a_page_preparer_killed_mid_run_fails_the_run_and_the_next_run_resumes(scene):
+    import os
+    import signal
+    import time
+
+    kobo, uid, settings = scene
+    kobo.generate(uid, 600)
+    kobo.faults.slow(0.3, path=DATA, skip=3, times=None)  # pages 4 onwards are slow to come
+
+    def kill_the_preparer() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with db.session_scope(settings.database_url) as s:
+                stored = s.scalar(select(func.count()).select_from(Submission)) or 0
+            # the data requests of pages 1-3 answered fast; the preparer is waiting on page 4
+            preparers = _spawned_children_of(os.getpid())
+            if stored >= 200 and preparers:
+                for pid in preparers:
+                    os.kill(pid, signal.SIGKILL)
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_the_preparer)
+    killer.start()
+    [failed] = run_once(settings, page_limit=100, parallel=0)
+    killer.join()
+    assert "stopped unexpectedly" in failed.errors[0]
+    assert 200 <= failed.new < 600
+    kobo.faults.clear()
+    [resumed] = run_once(settings, page_limit=100, parallel=0)
+    assert (failed.new + resumed.new, resumed.errors) == (600, [])
+    assert db_counts(settings.database_url, uid) == expected(kobo, uid)
