@@ -266,10 +266,9 @@ def _insert_rows(
 
 
 def _processed(proc: Any, values: tuple[Any, ...]) -> tuple[Any, ...]:
-    """`proc` applied to each value; once when they are all the same (a page's `now`)."""
-    first = values[0]
-    if values.count(first) == len(values):
-        return (proc(first),) * len(values)
+    """`proc` applied to each value; once when they are all the same object (a page's `now`)."""
+    if len(set(map(id, values))) == 1:
+        return (proc(values[0]),) * len(values)
     return tuple(map(proc, values))
 
 

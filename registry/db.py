@@ -28,7 +28,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    # 32 MB of page cache: a harvest page touches several indexes at once.
+    # 8 MB of page cache per connection: a harvest ran no faster with 32 MB (measured), and the
+    # review app opens a connection per thread.
     cursor.execute("PRAGMA cache_size=-8000")
     cursor.execute("PRAGMA temp_store=MEMORY")
     # Checkpoint the WAL every ~40 MB rather than 4 MB: a harvest page writes megabytes.
