@@ -250,7 +250,11 @@ def test_bad_values_are_stored_as_they_came_and_flagged(scene):
             f.NO_KK: "6107012345",
             f.ANGGOTA: [
                 {f.NIK: "610701010190000", f.NAMA: 12345, f.TANGGAL_LAHIR: "31-02-1990"},
-                {f.NIK: "6107014101900002", f.NAMA: "Siti", f.TANGGAL_LAHIR: "bukan tanggal"},
+                {
+                    f.NIK: "6107014101900002",
+                    f.NAMA: "Siti\t'Aisyah'\\N \"Ibu\"\nBaris dua",  # COPY's escapes
+                    f.TANGGAL_LAHIR: "bukan tanggal",
+                },
             ],
         },
     )
@@ -268,6 +272,7 @@ def test_bad_values_are_stored_as_they_came_and_flagged(scene):
         )
         assert first.tanggal_lahir_date is None
         assert second.tanggal_lahir == "bukan tanggal"
+        assert second.nama == "Siti\t'Aisyah'\\N \"Ibu\"\nBaris dua"
         good = s.scalars(select(Submission).where(Submission.kobo_id != kid).limit(1)).one()
         for person in good.household.persons:  # stored as dates, read back as dates
             assert person.tanggal_lahir_date == dt.date.fromisoformat(person.tanggal_lahir)
