@@ -218,6 +218,19 @@ def _system_text(value: Any, column: str) -> str | None:
     return None if text is None or _UNSTORABLE.search(text) else text
 
 
+def validation_of(row: dict[str, Any]) -> tuple[str | None, str | None, int | None]:
+    """Kobo's `_validation_status` of a submission (or of a reconcile row) as the (uid, by_whom,
+    timestamp) columns; a value that cannot be stored in its column is None."""
+    status = row.get("_validation_status")
+    if not isinstance(status, dict):
+        return None, None, None
+    return (
+        _system_text(status.get("uid"), "kobo_validation_uid"),
+        _system_text(status.get("by_whom"), "kobo_validation_by"),
+        bigint(status.get("timestamp")),  # 1e30 or inf must not stop the run
+    )
+
+
 def _system(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Flag]]:
     flags: list[Flag] = []
 
@@ -263,9 +276,7 @@ def _system(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Flag]]:
             )
         )
 
-    validation = payload.get("_validation_status")
-    if not isinstance(validation, dict):
-        validation = {}
+    validation_uid, validation_by, validation_timestamp = validation_of(payload)
     values = {
         "kobo_id": kobo_id,
         "uuid": uuid,
@@ -273,9 +284,9 @@ def _system(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Flag]]:
         "submitted_at": submitted_at,
         "submitted_by": text("_submitted_by", "submitted_by"),
         "form_version": text("__version__", "form_version"),
-        "kobo_validation_uid": _system_text(validation.get("uid"), "kobo_validation_uid"),
-        "kobo_validation_by": _system_text(validation.get("by_whom"), "kobo_validation_by"),
-        "kobo_validation_timestamp": bigint(validation.get("timestamp")),
+        "kobo_validation_uid": validation_uid,
+        "kobo_validation_by": validation_by,
+        "kobo_validation_timestamp": validation_timestamp,
     }
     return values, flags
 

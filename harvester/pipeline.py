@@ -30,7 +30,13 @@ from typing import Any, TypeVar
 import orjson
 
 from harvester.client import KoboClient, KoboError
-from harvester.mapping import PERSON_COLUMNS, Mapped, bigint, map_submission, payload_hash
+from harvester.mapping import (
+    PERSON_COLUMNS,
+    Mapped,
+    map_submission,
+    payload_hash,
+    validation_of,
+)
 from harvester.paging import KeysetCursor
 from registry import jsonio
 from registry.columns import PERSON_DATES, SUBMISSION_DATETIMES
@@ -51,17 +57,6 @@ def answers_hash(payload: dict[str, Any]) -> str:
     for key in VOLATILE_KEYS:
         answers.pop(key, None)
     return payload_hash(answers)
-
-
-def validation_of(row: dict[str, Any]) -> tuple[str | None, str | None, int | None]:
-    status = row.get("_validation_status")
-    if not isinstance(status, dict) or not status:
-        return None, None, None
-    return (
-        str(status["uid"]) if status.get("uid") is not None else None,
-        str(status["by_whom"]) if status.get("by_whom") is not None else None,
-        bigint(status.get("timestamp")),  # 1e30 or inf must not stop the run
-    )
 
 
 def attachment_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:

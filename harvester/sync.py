@@ -21,14 +21,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from harvester.client import KoboClient, KoboError
 from harvester.lock import HarvestLease
-from harvester.mapping import PERSON_COLUMNS, system_fields
+from harvester.mapping import PERSON_COLUMNS, system_fields, validation_of
 from harvester.pipeline import (
     FLAG_COLUMNS,
     PARALLEL_MIN_ROWS,
     Prepared,
     prepare,
     prepared_pages,
-    validation_of,
 )
 from registry import jsonio
 from registry.columns import PERSON_DATES

@@ -76,6 +76,11 @@ def test_bad_values_and_values_json_refuses_arrive_unchanged(sim):
         {**good, "_id": good["_id"] + 3, f.ANGGOTA: [{f.NIK: "61070\ud800", f.NAMA: "A\x00"}]},
         {**good, "_id": good["_id"] + 4, "_submission_time": "kemarin"},
         {**good, "_id": good["_id"] + 5, "extra": 2**70},
+        {
+            **good,
+            "_id": good["_id"] + 6,
+            "_validation_status": {"uid": "v" * 100, "by_whom": "a\x00"},
+        },
     ]
     kind, arrived = travelled("ppks", [good, *odd])
     assert kind == "json"  # payloads travel as their own bytes; mapped values are cleaned
@@ -83,6 +88,9 @@ def test_bad_values_and_values_json_refuses_arrive_unchanged(sim):
         as_written(prepare("ppks", p)) for p in [good, *odd]
     ]
     assert arrived[2].validation == ("x", None, None)  # 1e30 is no timestamp, and no crash
+    # what the columns cannot hold (String(64), NUL) is not sent to the database
+    assert arrived[6].validation == (None, None, None)
+    assert arrived[6].mapped.system["kobo_validation_uid"] is None
 
     photo = {
         "uid": "attX1",
@@ -91,7 +99,7 @@ def test_bad_values_and_values_json_refuses_arrive_unchanged(sim):
         "mimetype": "image/jpeg",
         "question_xpath": f.FOTO_RUMAH,
     }
-    surrogate = {**good, "_id": good["_id"] + 6, "_attachments": [photo]}
+    surrogate = {**good, "_id": good["_id"] + 7, "_attachments": [photo]}
     kind, arrived = travelled("ppks", [good, surrogate])
     assert kind == "pickle"  # orjson refuses the lone surrogate; the page still arrives
     assert [as_written(p) for p in arrived] == [
