@@ -170,23 +170,18 @@ class KoboClient:
     def request(self, method: str, path_or_url: str, **kwargs: Any) -> requests.Response:
         """Send one request (with retries); raise KoboError unless the answer is 2xx.
 
-        The body is read here, so a body cut short is retried like a reset connection.
+        urllib3's Retry retries connecting, statuses and resets before an answer; it does not
+        retry reading the body, so a body cut short is retried here (and only that: retrying a
+        failed connection here as well multiplied the attempts).
         """
         url = self._absolute(path_or_url)
         kwargs.setdefault("timeout", self.timeout)
         attempts = self.retries + 1 if method.upper() in RETRY_METHODS else 1
         for attempt in range(1, attempts + 1):
+            self.requests_sent += 1
             try:
-                self.requests_sent += 1
                 response = self.session.request(method, url, stream=True, **kwargs)
-                _read_body(response)  # the whole body now, inside the retry loop
-            except (
-                requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ConnectionError,
-            ) as exc:
-                if attempt < attempts and not isinstance(exc, requests.exceptions.ConnectTimeout):
-                    time.sleep(min(self.backoff * 2 ** (attempt - 1), self.backoff_max))
-                    continue
+            except requests.exceptions.ConnectionError as exc:
                 raise KoboError(
                     f"cannot reach Kobo at {self.base_url}: {_network_reason(exc)}"
                 ) from None
@@ -194,6 +189,15 @@ class KoboClient:
                 raise KoboError(f"Kobo at {self.base_url} did not answer in time") from None
             except requests.exceptions.RequestException as exc:
                 raise KoboError(f"request to Kobo failed: {_short(str(exc), 160)}") from None
+            try:
+                _read_body(response)
+            except requests.exceptions.RequestException as exc:
+                if attempt < attempts:
+                    time.sleep(min(self.backoff * 2 ** (attempt - 1), self.backoff_max))
+                    continue
+                raise KoboError(
+                    f"Kobo at {self.base_url} kept cutting its answer short: {_network_reason(exc)}"
+                ) from None
             if response.status_code >= 400:
                 raise self._error(method, url, response)
             return response

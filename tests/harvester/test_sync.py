@@ -167,6 +167,16 @@ def test_when_retries_run_out_the_run_stops_keeps_pages_and_the_next_run_resumes
     assert db_counts(settings.database_url, uid) == expected(kobo, uid)
 
 
+@pytest.mark.parametrize("fault", ["reset", "cut"])
+def test_a_request_is_tried_retries_plus_one_times_not_more(scene, fault):
+    kobo, uid, settings = scene
+    kobo.generate(uid, 5)
+    getattr(kobo.faults, fault)(path=DATA, times=None)
+    [failed] = run_once(settings, retries=2)
+    assert failed.new == 0 and len(failed.errors) == 1
+    assert data_pages(kobo) == 3  # one try and two retries, whichever layer retries
+
+
 def test_a_second_harvest_while_one_runs_is_refused(scene):
     kobo, uid, settings = scene
     kobo.generate(uid, 300)
