@@ -208,9 +208,9 @@ class KoboClient:
         path = url.removeprefix(self.base_url)
         if status in (401, 403):
             msg = f"Kobo refused the token (HTTP {status}): check BABALE_KOBO_TOKEN"
-        elif status == 404:
+        elif status == 404 and "/attachments/" not in path:
             msg = f"Kobo has no {path} (HTTP 404): check the asset uid"
-        elif status in RETRY_STATUSES:
+        elif status in RETRY_STATUSES and method.upper() in RETRY_METHODS:
             msg = (
                 f"Kobo kept failing on {method} {path} (HTTP {status}) after {self.retries} retries"
             )
