@@ -7,8 +7,11 @@ Unlike `start` offsets this never skips or repeats a row when rows are deleted w
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 MAX_LIMIT = 1000  # Kobo caps `limit` at 1000 (API.md §1)
 
@@ -50,3 +53,9 @@ class KeysetCursor:
         if not results or page.get("next") is None:
             self.done = True
         return results
+
+
+def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """`items` in consecutive slices of at most `size` (Kobo's `$in` queries, bulk updates)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

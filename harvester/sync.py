@@ -10,11 +10,11 @@ import json
 import operator
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from harvester.client import KoboClient, KoboError
 from harvester.lock import HarvestLease
 from harvester.mapping import PERSON_COLUMNS, system_fields, validation_of
+from harvester.paging import batches
 from harvester.pipeline import (
     FLAG_COLUMNS,
     PARALLEL_MIN_ROWS,
@@ -29,7 +30,6 @@ from harvester.pipeline import (
     prepare,
     prepared_pages,
 )
-from registry import jsonio
 from registry.columns import PERSON_DATES
 from registry.models import (
     STATUS_BARU,
@@ -46,7 +46,6 @@ from registry.models import (
 )
 from registry.settings import Settings
 
-T = TypeVar("T")
 DOWNLOAD_WORKERS = 4  # photos fetched at once: hides round-trip time without crowding Kobo
 DOWNLOAD_BATCH = 200  # attachment rows updated per transaction
 RECONCILE_FIELDS = ["_id", "_uuid", "_validation_status"]
@@ -192,7 +191,8 @@ def store_page(session: Session, form: str, asset_uid: str, page: list[Prepared]
         session.execute(delete(QualityFlag).where(QualityFlag.submission_id.in_(ids)))
         session.execute(
             update(Submission),
-            [{"id": sid, **v, "payload": jsonio.loads(v["payload"])} for sid, v in changed],
+            # The JSON column serialises the dict itself (the text is for the executemany path).
+            [{"id": sid, **v, "payload": by_id[v["kobo_id"]].payload_dict()} for sid, v in changed],
         )
         submission_ids.update({v["kobo_id"]: sid for sid, v in changed})
     if mapped_for:
@@ -409,15 +409,11 @@ class Harvester:
         return results
 
     def _flush_outbox(self) -> None:
-        """Send review decisions still waiting for Kobo (write-back is retried by every run)."""
-        try:
-            from harvester import writeback
-        except ImportError:  # pragma: no cover - write-back lands with the review app
-            return
-        try:
-            writeback.flush(self.sessions, self.client, self.settings)
-        except KoboError:
-            pass  # kept in the outbox; the data harvest must not wait for write-back
+        """Send review decisions still waiting for Kobo (write-back is retried by every run).
+        Kobo errors stay on the outbox items; they never stop the data harvest."""
+        from harvester import writeback
+
+        writeback.flush(self.sessions, self.client, self.settings)
 
     def _start_run(self, form: str, kind: str) -> int:
         with self.sessions.begin() as session:
@@ -426,7 +422,7 @@ class Harvester:
             session.flush()
             return run.id
 
-    def _finish_run(self, run_id: int, result: FormResult, error: str | None) -> None:
+    def _finish_run(self, run_id: int, error: str | None) -> None:
         with self.sessions.begin() as session:
             session.execute(
                 update(HarvestRun)
@@ -488,7 +484,7 @@ class Harvester:
         finally:
             if bar is not None:
                 bar.close()
-            self._finish_run(run_id, result, error)
+            self._finish_run(run_id, error)
         return result
 
     def reconcile(
@@ -526,7 +522,7 @@ class Harvester:
             error = str(exc)
             result.errors.append(error)
         finally:
-            self._finish_run(run_id, result, error)
+            self._finish_run(run_id, error)
         return result
 
     def _stored(self, asset_uid: str) -> int:
@@ -597,7 +593,7 @@ class Harvester:
         vanished = [
             r.id for kid, r in local.items() if kid not in remote and not r.is_deleted_on_server
         ]
-        for batch in _chunks(refetch, REFETCH_BATCH):
+        for batch in batches(refetch, REFETCH_BATCH):
             rows = [prepare(form, r) for r in self._fetch_ids(asset_uid, batch)]
             with self.sessions.begin() as session:
                 lease.heartbeat(session)
@@ -748,8 +744,3 @@ def _safe(name: str) -> str:
     """A file name that cannot climb out of the media directory."""
     cleaned = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name).name)
     return cleaned.lstrip(".") or "file"
-
-
-def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

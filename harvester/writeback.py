@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from harvester.client import KoboClient, KoboError
 from harvester.lock import AlreadyRunning, HarvestLease
+from harvester.paging import batches
 from registry.db import session_factory
 from registry.models import OutboxItem, Submission, utcnow
 from registry.settings import Settings
@@ -66,11 +67,6 @@ def pending(session: Session) -> list[Pending]:
     ]
 
 
-def _chunks(items: Sequence[Pending], size: int) -> Iterator[Sequence[Pending]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 class _Flush:
     def __init__(self, sessions: sessionmaker[Session], client: KoboClient, lease: HarvestLease):
         self.sessions = sessions
@@ -100,7 +96,7 @@ class _Flush:
             self.counts["refused"] += len(items)
             return
         url = self.client.url("validation_statuses", uid=asset_uid)
-        for chunk in _chunks(items, BATCH_SIZE):
+        for chunk in batches(items, BATCH_SIZE):
             body = {
                 "payload": {
                     "submission_ids": [i.kobo_id for i in chunk],
