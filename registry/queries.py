@@ -52,6 +52,15 @@ def is_row_id(value: int) -> bool:
     return 0 < value <= MAX_ID
 
 
+def row_id(text: str) -> int | None:
+    """A row id typed into a URL or form, or None when it names no possible row. ASCII digits
+    only: str.isdigit() also takes '²', which int() refuses."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+        return None
+    value = int(text)
+    return value if is_row_id(value) else None
+
+
 MIN_DATE = dt.date(1900, 1, 1)
 MAX_DATE = dt.date(9999, 12, 30)
 
@@ -77,10 +86,6 @@ def in_scope(session: Session, user: User, submission: Submission) -> bool:
 
 def may_see_personal_data(user: User) -> bool:
     return user.is_active and user.role in PERSONAL_DATA_ROLES
-
-
-class FilterError(ValueError):
-    """A filter value that cannot be used; the message names it, in Bahasa Indonesia."""
 
 
 @dataclass(frozen=True)
@@ -134,10 +139,10 @@ class SubmissionFilter:
             value = text(name)
             if value is None:
                 return default
-            if not value.isdigit() or int(value) < 1:
+            if not (value.isascii() and value.isdigit()) or not value.strip("0"):
                 errors.append(f"{name} harus bilangan bulat positif, bukan {value}")
                 return default
-            return min(int(value), upper)
+            return upper if len(value) > len(str(upper)) else min(int(value), upper)
 
         kategori_codes = {**kategori.ppks(), **kategori.psks()}
         sort = text("sort") or "-submitted_at"

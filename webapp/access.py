@@ -15,6 +15,7 @@ from flask import Flask, abort, g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin, LoginManager, UserMixin, current_user
 
+from registry import queries
 from registry import users as accounts
 from registry.models import ROLES, User
 from registry.queries import PERSONAL_DATA_ROLES
@@ -111,9 +112,10 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
     @login_manager.user_loader
     def load_user(user_id: str) -> Account | None:
         raw_id, _, mark = user_id.partition(":")
-        if not raw_id.isdigit():
+        account_id = queries.row_id(raw_id)
+        if account_id is None:
             return None
-        user = get_db().get(User, int(raw_id))
+        user = get_db().get(User, account_id)
         if user is None or not user.is_active or mark != _password_mark(user):
             return None
         return Account(user)

@@ -189,14 +189,12 @@ def bulk_submit() -> Response:
         # "All that match" means all the reviewer was shown: data harvested since the list was
         # opened (higher ids) is left for a look first.
         limit = form.get("batas", "")
-        up_to = int(limit) if limit.isdigit() and queries.is_row_id(int(limit)) else None
+        up_to = queries.row_id(limit)
         ids = queries.matching_ids(db, user, f, up_to=up_to)
         if up_to is not None:
             newer = len(queries.matching_ids(db, user, f)) - len(ids)
     else:
-        ids = sorted(
-            {int(v) for v in form.getlist("ids") if v.isdigit() and queries.is_row_id(int(v))}
-        )
+        ids = sorted({i for v in form.getlist("ids") if (i := queries.row_id(v)) is not None})
     if not ids:
         flash(_("Belum ada data yang dipilih."), "error")
         if newer:

@@ -61,3 +61,23 @@ def test_a_nul_in_a_new_account_name_is_dropped(client, auth, db):
     assert response.status_code == 303
     user = db.scalars(select(User).where(User.username == "baru1")).one()
     assert user.nama_lengkap == "Siti Aminah"
+
+
+@pytest.mark.parametrize(
+    ("number", "refused"), [("²", True), ("٣", True), ("0", True), ("9" * 5000, False)]
+)
+def test_a_number_that_is_no_number_is_a_normal_answer(client, auth, world, number, refused):
+    auth.login("kecamatan")
+    listed = client.get("/pengajuan/", query_string={"page": number, "per_page": number})
+    assert listed.status_code == 200
+    # a huge page number is the last page, like any number past it
+    assert ("harus bilangan bulat positif" in listed.get_data(as_text=True)) is refused
+    api = client.get(
+        "/api/v1/submissions", query_string={"page": number}, headers=auth.token("kecamatan")
+    )
+    assert api.status_code == (422 if refused else 200)  # the API names a bad filter
+    for data in ({"ids": number}, {"semua": "1", "batas": number}):
+        bulk = client.post(
+            "/pengajuan/keputusan-massal", data={"keputusan": "terverifikasi", **data}
+        )
+        assert bulk.status_code == 303
