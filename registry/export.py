@@ -19,6 +19,7 @@ from sqlalchemy import Select, select
 from registry import quality, wilayah
 from registry.db import engine_for, session_scope
 from registry.models import STATUSES, AuditLog, Household, Person, Submission
+from registry.queries import LIVE
 
 BNBA_COLUMNS = (
     "kode_kecamatan",
@@ -76,7 +77,7 @@ def bnba_select(status: str = STATUS_ALL) -> Select[*tuple[Any, ...]]:
         )
         .join(Household, Household.id == Person.household_id)
         .join(Submission, Submission.id == Household.submission_id)
-        .where(Submission.is_deleted_on_server.is_(False), Submission.form == "ppks")
+        .where(LIVE, Submission.form == "ppks")
         .order_by(
             Household.kode_kecamatan,
             Household.kode_desa,

@@ -48,6 +48,10 @@ MAX_PER_PAGE = 200
 MAX_ID = 2**31 - 1
 
 
+# Submissions that still exist on Kobo: the deleted ones are kept and marked, never counted.
+LIVE = Submission.is_deleted_on_server.is_(False)
+
+
 def is_row_id(value: int) -> bool:
     return 0 < value <= MAX_ID
 
@@ -340,34 +344,38 @@ def pending_writeback(session: Session) -> int:
     )
 
 
-def _grouped(session: Session, user: User, column: Any) -> dict[str, int]:
-    stmt = (
-        select(column, func.count(Submission.id))
-        .where(scope(user))
-        .group_by(column)
-        .order_by(column)
-    )
-    return {key or "": n for key, n in session.execute(stmt)}
-
-
 def stats(session: Session, user: User) -> dict[str, Any]:
-    """Totals by form, status and kecamatan inside `user`'s scope (no personal data)."""
+    """Totals by form, status and kecamatan inside `user`'s scope (no personal data), from one
+    grouped query. Submissions deleted on Kobo are left out, as in `babale stats`, and counted
+    apart in `deleted`."""
+    by_form = dict.fromkeys(FORMS, 0)
     by_status = dict.fromkeys(STATUSES, 0)
-    by_status.update(_grouped(session, user, Submission.status))
+    by_kecamatan: dict[str, int] = {}
     by_kec_status: dict[str, dict[str, int]] = {}
     stmt = (
-        select(Submission.kode_kecamatan, Submission.status, func.count(Submission.id))
-        .where(scope(user))
-        .group_by(Submission.kode_kecamatan, Submission.status)
+        select(
+            Submission.form, Submission.kode_kecamatan, Submission.status, func.count(Submission.id)
+        )
+        .where(scope(user), LIVE)
+        .group_by(Submission.form, Submission.kode_kecamatan, Submission.status)
     )
-    for kode, status, n in session.execute(stmt):
-        by_kec_status.setdefault(kode or "", dict.fromkeys(STATUSES, 0))[status] = n
+    for form, kode, status, n in session.execute(stmt):
+        kode = kode or ""
+        by_form[form] = by_form.get(form, 0) + n
+        by_status[status] = by_status.get(status, 0) + n
+        by_kecamatan[kode] = by_kecamatan.get(kode, 0) + n
+        row = by_kec_status.setdefault(kode, dict.fromkeys(STATUSES, 0))
+        row[status] = row.get(status, 0) + n
+    deleted = session.scalar(
+        select(func.count(Submission.id)).where(scope(user), Submission.is_deleted_on_server)
+    )
     return {
         "total": sum(by_status.values()),
-        "by_form": {**dict.fromkeys(FORMS, 0), **_grouped(session, user, Submission.form)},
+        "by_form": by_form,
         "by_status": by_status,
-        "by_kecamatan": _grouped(session, user, Submission.kode_kecamatan),
+        "by_kecamatan": dict(sorted(by_kecamatan.items())),
         "by_kecamatan_status": dict(sorted(by_kec_status.items())),
+        "deleted": deleted or 0,
     }
 
 
@@ -377,13 +385,13 @@ def kategori_counts(session: Session, user: User) -> dict[str, int]:
         select(PersonKategori.kode, func.count(PersonKategori.person_id))
         .join(Person, Person.id == PersonKategori.person_id)
         .join(Submission, Submission.id == Person.submission_id)
-        .where(scope(user), Submission.is_deleted_on_server.is_(False))
+        .where(scope(user), LIVE)
         .group_by(PersonKategori.kode)
     )
     psks = (
         select(PsksEntry.kategori_psks, func.count(PsksEntry.id))
         .join(Submission, Submission.id == PsksEntry.submission_id)
-        .where(scope(user), Submission.is_deleted_on_server.is_(False))
+        .where(scope(user), LIVE)
         .group_by(PsksEntry.kategori_psks)
     )
     out: dict[str, int] = {}

@@ -12,8 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from registry.models import FORMS, STATUSES, Household, Person, PsksEntry, Submission
-
-_LIVE = Submission.is_deleted_on_server.is_(False)
+from registry.queries import LIVE
 
 
 def collect(session: Session) -> dict[str, Any]:
@@ -21,32 +20,32 @@ def collect(session: Session) -> dict[str, Any]:
     "by_status": {status: n}} for what is not deleted on Kobo (except `deleted` itself)."""
     by_form = dict.fromkeys(FORMS, 0)
     rows = session.execute(
-        select(Submission.form, func.count()).where(_LIVE).group_by(Submission.form)
+        select(Submission.form, func.count()).where(LIVE).group_by(Submission.form)
     )
     by_form.update({form: n for form, n in rows})
     by_status = dict.fromkeys(STATUSES, 0)
     rows = session.execute(
-        select(Submission.status, func.count()).where(_LIVE).group_by(Submission.status)
+        select(Submission.status, func.count()).where(LIVE).group_by(Submission.status)
     )
     by_status.update({status: n for status, n in rows})
     households = session.scalar(
         select(func.count())
         .select_from(Household)
         .join(Submission, Submission.id == Household.submission_id)
-        .where(_LIVE, Submission.form == "ppks")
+        .where(LIVE, Submission.form == "ppks")
     )
     persons = session.scalar(
         select(func.count())
         .select_from(Person)
         .join(Household, Household.id == Person.household_id)
         .join(Submission, Submission.id == Household.submission_id)
-        .where(_LIVE, Submission.form == "ppks")
+        .where(LIVE, Submission.form == "ppks")
     )
     psks = session.scalar(
         select(func.count())
         .select_from(PsksEntry)
         .join(Submission, Submission.id == PsksEntry.submission_id)
-        .where(_LIVE, Submission.form == "psks")
+        .where(LIVE, Submission.form == "psks")
     )
     deleted = session.scalar(
         select(func.count()).select_from(Submission).where(Submission.is_deleted_on_server)

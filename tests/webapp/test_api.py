@@ -184,3 +184,14 @@ def test_a_replaced_token_stops_working(client, auth, seeded):
     new = auth.token("dinsos")
     assert client.get("/api/v1/stats", headers=old).status_code == 401
     assert client.get("/api/v1/stats", headers=new).status_code == 200
+
+
+def test_stats_leave_out_submissions_deleted_on_kobo_and_count_them_apart(client, auth, db, seeded):
+    gone = seeded[0]
+    gone.is_deleted_on_server = True
+    db.commit()
+    stats = client.get("/api/v1/stats", headers=auth.token("pimpinan")).get_json()
+    live = db.scalars(select(Submission).where(Submission.is_deleted_on_server.is_(False))).all()
+    assert stats["total"] == len(live) == sum(stats["by_form"].values())
+    assert sum(stats["by_kecamatan"].values()) == len(live) and stats["deleted"] == 1
+    assert stats["by_status"][gone.status] == sum(1 for r in live if r.status == gone.status)
