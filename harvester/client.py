@@ -250,6 +250,21 @@ class KoboClient:
 
     # --- data -----------------------------------------------------------------------------
 
+    def next_page(
+        self, asset_uid: str, cursor: KeysetCursor
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """Fetch the page `cursor` points at and advance it past that page: (rows, Kobo's
+        `count` of every submission the query matches, when it sends one)."""
+        page = self.get_json(self.url("data", uid=asset_uid), params=cursor.params())
+        if not isinstance(page, dict):
+            raise KoboError(f"Kobo data page for {asset_uid} is not a JSON object")
+        try:
+            rows = cursor.advance(page)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise KoboError(f"Kobo data page for {asset_uid} is malformed: {exc}") from None
+        count = page.get("count")
+        return rows, count if isinstance(count, int) else None
+
     def iter_pages(
         self, asset_uid: str, *, after_id: int = 0, fields: list[str] | None = None
     ) -> Iterator[list[dict[str, Any]]]:
@@ -257,15 +272,8 @@ class KoboClient:
         cursor = KeysetCursor(
             after_id=after_id, limit=self.page_limit, fields=tuple(fields) if fields else None
         )
-        url = self.url("data", uid=asset_uid)
         while not cursor.done:
-            page = self.get_json(url, params=cursor.params())
-            if not isinstance(page, dict):
-                raise KoboError(f"Kobo data page for {asset_uid} is not a JSON object")
-            try:
-                rows = cursor.advance(page)
-            except (ValueError, KeyError, TypeError) as exc:
-                raise KoboError(f"Kobo data page for {asset_uid} is malformed: {exc}") from None
+            rows, _count = self.next_page(asset_uid, cursor)
             if rows:
                 yield rows
 

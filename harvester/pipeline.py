@@ -308,15 +308,8 @@ def prepared_pages(
 ) -> Iterator[list[Prepared]]:
     """Yield prepared pages of submissions with `_id > after_id`, in `_id` order."""
     cursor = KeysetCursor(after_id=after_id, limit=client.page_limit)
-    page = client.get_json(client.url("data", uid=asset_uid), params=cursor.params())
-    if not isinstance(page, dict):
-        raise KoboError(f"Kobo data page for {asset_uid} is not a JSON object")
-    remaining = page.get("count")
-    try:
-        rows = cursor.advance(page)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise KoboError(f"Kobo data page for {asset_uid} is malformed: {exc}") from None
-    if cursor.done or not (isinstance(remaining, int) and remaining >= parallel_min_rows):
+    rows, remaining = client.next_page(asset_uid, cursor)
+    if cursor.done or remaining is None or remaining < parallel_min_rows:
         if rows:
             yield [prepare(form, r) for r in rows]
         if not cursor.done:
