@@ -16,7 +16,7 @@ import mimetypes
 import threading
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -510,40 +510,25 @@ def render(base: str, asset: Asset, record: Record) -> bytes:
 
 
 # Fields the store answers without decoding the answers (filters, sorts, light projections).
+_FAST: dict[str, Callable[[Asset, Record], Any]] = {
+    "_id": lambda asset, record: record.id,
+    "_uuid": lambda asset, record: record.uuid,
+    "meta/rootUuid": lambda asset, record: record.root_uuid,
+    "_submission_time": lambda asset, record: record.submission_time,
+    "_validation_status": lambda asset, record: record.validation,
+    "_submitted_by": lambda asset, record: record.submitted_by,
+    "__version__": lambda asset, record: record.version,
+    "meta/instanceID": lambda asset, record: "uuid:" + record.uuid,
+    "meta/deprecatedID": lambda asset, record: record.deprecated or MISSING,
+    "_xform_id_string": lambda asset, record: asset.uid,
+    "formhub/uuid": lambda asset, record: asset.formhub_uuid,
+    "_status": lambda asset, record: "submitted_via_web",
+    "_geolocation": lambda asset, record: list(record.geolocation),
+}
+FAST_FIELDS = frozenset(_FAST)
+
+
 def fast_field(asset: Asset, record: Record, key: str) -> Any:
-    if key == "_id":
-        return record.id
-    if key == "_uuid":
-        return record.uuid
-    if key == "meta/rootUuid":
-        return record.root_uuid
-    if key == "_submission_time":
-        return record.submission_time
-    if key == "_validation_status":
-        return record.validation
-    if key == "_submitted_by":
-        return record.submitted_by
-    if key == "__version__":
-        return record.version
-    if key == "meta/instanceID":
-        return "uuid:" + record.uuid
-    if key == "meta/deprecatedID":
-        return record.deprecated if record.deprecated else MISSING
-    if key == "_xform_id_string":
-        return asset.uid
-    if key == "formhub/uuid":
-        return asset.formhub_uuid
-    if key == "_status":
-        return "submitted_via_web"
-    if key == "_geolocation":
-        return list(record.geolocation)
-    return None  # not a fast field
-
-
-FAST_FIELDS = frozenset(
-    {
-        "_id", "_uuid", "meta/rootUuid", "_submission_time", "_validation_status",
-        "_submitted_by", "__version__", "meta/instanceID", "meta/deprecatedID",
-        "_xform_id_string", "formhub/uuid", "_status", "_geolocation",
-    }
-)  # fmt: skip
+    """The value of a FAST_FIELDS key (None for any other key)."""
+    get = _FAST.get(key)
+    return get(asset, record) if get is not None else None
