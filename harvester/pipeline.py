@@ -327,14 +327,8 @@ def prepared_pages(
 
 
 class _Preparer:
-    """The second process: it fetches and prepares the pages after `after_id` and hands them
-    over through a pipe.
-
-    A fresh interpreter (spawn), not a copy of this process with its threads and open database
-    connections. Like every start method but fork, it imports the main module of the calling
-    program: a script that drives `Harvester` itself needs the `if __name__ == "__main__":`
-    guard (the `babale` command has it).
-    """
+    """The second process (spawned, see the module's docstring): it fetches and prepares the
+    pages after `after_id` and hands them over through a pipe."""
 
     def __init__(self, client: KoboClient, form: str, asset_uid: str, after_id: int) -> None:
         context = multiprocessing.get_context("spawn")
