@@ -442,7 +442,7 @@ def _map_ppks(payload: dict[str, Any], flags: list[Flag], on: dt.date) -> Mapped
         persons.append(row)
         umur[position] = age
     flags += quality.check_consent(r.raw(f.PERSETUJUAN))
-    flags += quality.check_household(household, persons, on=on, umur=umur)
+    flags += quality.check_household(household, persons, on=on, umur=umur, answers=payload)
     return Mapped(
         submission=_submission_columns(r, kecamatan, desa),
         household=household,

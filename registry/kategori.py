@@ -14,6 +14,7 @@ class PpksKategori:
     no_urut: int
     singkatan: str
     nama: str
+    nama_en: str  # data/kategori_nama_en.csv (the form's English labels)
     unit_subjek: str  # perorangan, keluarga, kelompok, perorangan_atau_keluarga
     usia_min: int | None
     usia_maks_eksklusif: int | None
@@ -33,6 +34,7 @@ class PsksKategori:
     no_urut: int
     singkatan: str
     nama: str
+    nama_en: str  # data/kategori_nama_en.csv (the form's English labels)
     jenis_subjek: str  # perorangan, keluarga, lembaga, badan_usaha
     verifikasi: str
 
@@ -40,6 +42,11 @@ class PsksKategori:
 def _read(name: str) -> list[dict[str, str]]:
     text = resources.files("registry.data").joinpath(name).read_text("utf-8")
     return list(csv.DictReader(text.splitlines()))
+
+
+@cache
+def _names_en() -> dict[str, str]:
+    return {r["kode"]: r["nama_en"] for r in _read("kategori_nama_en.csv")}
 
 
 def _int(value: str) -> int | None:
@@ -55,6 +62,7 @@ def ppks() -> dict[str, PpksKategori]:
             no_urut=int(r["no_urut"]),
             singkatan=r["singkatan"],
             nama=r["nama_resmi"],
+            nama_en=_names_en()[r["kode"]],
             unit_subjek=r["unit_subjek"],
             usia_min=_int(r["usia_min"]),
             usia_maks_eksklusif=_int(r["usia_maks_eksklusif"]),
@@ -75,6 +83,7 @@ def psks() -> dict[str, PsksKategori]:
             no_urut=int(r["no_urut"]),
             singkatan=r["singkatan"],
             nama=r["nama_resmi"],
+            nama_en=_names_en()[r["kode"]],
             jenis_subjek=r["jenis_subjek"],
             verifikasi=r["verifikasi"],
         )

@@ -21,6 +21,7 @@ from xlsforms import fields as f
 MAX_AGE_YEARS = 120  # DOMAIN.md §4: "not in the future, age <= 120"
 ADULT_AGE = 18  # UU 35/2014: a child is under 18
 KEPALA_KELUARGA = "kepala_keluarga"  # choice of the `hubungan` list
+DOKUMEN_ADA = "ada"  # choice of the `status_dokumen` list (has a NIK / No KK)
 _DATE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:T.*)?")
 
 
@@ -125,6 +126,41 @@ def check_wilayah(kode_kecamatan: Any, kode_desa: Any) -> list[Flag]:
             )
         )
     return flags
+
+
+def _tanpa_dokumen(status: Any, alasan: Any) -> str | None:
+    """The reason text when the form recorded "belum punya" / "tidak tahu" for a NIK or No KK."""
+    if _blank(status) or status == DOKUMEN_ADA:
+        return None
+    return f"{short(status)}, alasan: {short(alasan) if not _blank(alasan) else '-'}"
+
+
+def _follow_up_nik(field: str, why: str) -> Flag:
+    return Flag(
+        field,
+        "nik_tindak_lanjut",
+        f"Belum ada NIK ({why}); rujuk ke Dukcapil untuk perekaman.",
+        "warning",
+    )
+
+
+def _follow_up_kk(why: str) -> Flag:
+    return Flag(
+        f.NO_KK,
+        "kk_tindak_lanjut",
+        f"Belum ada No KK ({why}); rujuk ke Dukcapil untuk penerbitan KK.",
+        "warning",
+    )
+
+
+def _follow_up_tanggal_lahir(field: str, umur: Any) -> Flag:
+    return Flag(
+        field,
+        "tanggal_lahir_perkiraan",
+        f"Tanggal lahir tidak diketahui; umur perkiraan {short(umur) if umur else '-'} tahun. "
+        "Lengkapi dari dokumen kependudukan.",
+        "warning",
+    )
 
 
 def check_tanggal_lahir(field: str, raw: Any, born: dt.date | None, on: dt.date) -> list[Flag]:
@@ -260,8 +296,20 @@ _MEMBER_LEAVES = [
 ]
 
 
-def check_person(person: Mapping[str, Any], *, on: dt.date, umur: Any = None) -> list[Flag]:
-    """Rules on one member row; `umur` (the form's computed age) is used when the date is bad."""
+def check_person(
+    person: Mapping[str, Any],
+    *,
+    on: dt.date,
+    umur: Any = None,
+    answers: Mapping[str, Any] | None = None,
+) -> list[Flag]:
+    """Rules on one member row; `umur` (the form's computed age) is used when the date is bad.
+
+    `answers` is the member's item as the form sent it: a NIK recorded as "belum punya" / "tidak
+    tahu", or a birth date marked unknown, is flagged for follow-up instead of as missing."""
+    answers = answers or {}
+    no_nik = _tanpa_dokumen(answers.get(f.STATUS_NIK), answers.get(f.ALASAN_TANPA_NIK))
+    no_date = answers.get(f.TANGGAL_LAHIR_DIKETAHUI) == "tidak"
     at = _member_fields(int(person.get("position") or 0))
     flags: list[Flag] = []
     if _blank(person.get("nama")):
@@ -271,10 +319,15 @@ def check_person(person: Mapping[str, Any], *, on: dt.date, umur: Any = None) ->
     findings = nik.check_nik(
         person.get("nik"), jenis_kelamin=jenis_kelamin, tanggal_lahir=born, today=on
     )
-    if findings:
+    if no_nik is not None and _blank(person.get("nik")):
+        flags.append(_follow_up_nik(at[f.NIK], no_nik))
+    elif findings:
         flags += _findings(at[f.NIK], findings)
     flags += check_jenis_kelamin(at[f.JENIS_KELAMIN], jenis_kelamin)
-    flags += check_tanggal_lahir(at[f.TANGGAL_LAHIR], person.get("tanggal_lahir"), born, on)
+    if no_date and _blank(person.get("tanggal_lahir")):
+        flags.append(_follow_up_tanggal_lahir(at[f.TANGGAL_LAHIR], umur))
+    else:
+        flags += check_tanggal_lahir(at[f.TANGGAL_LAHIR], person.get("tanggal_lahir"), born, on)
     codes = kategori_codes(person.get("kategori_ppks"))
     if codes:
         age = age_on(born, on) if born is not None and born <= on else _umur(umur)
@@ -288,10 +341,20 @@ def check_household(
     *,
     on: dt.date,
     umur: Mapping[int, Any] | None = None,
+    answers: Mapping[str, Any] | None = None,
 ) -> list[Flag]:
-    """Rules on a PPKS household and its members: No KK, members, duplicate NIKs, each person."""
+    """Rules on a PPKS household and its members: No KK, members, duplicate NIKs, each person.
+
+    `answers` is the submission as the form sent it (see `check_person`)."""
+    answers = answers or {}
     niks = [p.get("nik") for p in persons]
-    flags = _findings(f.NO_KK, nik.check_no_kk(household.get("no_kk"), niks=niks))
+    no_kk = _tanpa_dokumen(answers.get(f.STATUS_KK), answers.get(f.ALASAN_TANPA_KK))
+    if no_kk is not None and _blank(household.get("no_kk")):
+        flags = [_follow_up_kk(no_kk)]
+    else:
+        flags = _findings(f.NO_KK, nik.check_no_kk(household.get("no_kk"), niks=niks))
+    items = answers.get(f.ANGGOTA)
+    items = items if isinstance(items, list) else []
     flags += check_wilayah(household.get("kode_kecamatan"), household.get("kode_desa"))
     if not persons:
         flags.append(Flag(f.ANGGOTA, "anggota_kosong", "Tidak ada anggota keluarga yang tercatat."))
@@ -319,7 +382,9 @@ def check_household(
             )
         elif key:
             seen[key] = pos
-        flags += check_person(person, on=on, umur=(umur or {}).get(pos))
+        item = items[pos - 1] if 0 < pos <= len(items) else None
+        item = item if isinstance(item, dict) else None
+        flags += check_person(person, on=on, umur=(umur or {}).get(pos), answers=item)
     return flags
 
 

@@ -26,11 +26,14 @@ END = ("end group", "end_group", "end repeat", "end_repeat")
 NO_ANSWER = ("note", "start", "end", "today", "deviceid", "username", "phonenumber", "audit")
 # Keys Kobo adds to every submission: not answers.
 SYSTEM_PREFIXES = ("_", "meta/", "formhub/")
-SYSTEM_KEYS = frozenset({"start", "end", "today", "deviceid", "username", "__version__"})
+SYSTEM_KEYS = frozenset(
+    {"start", "end", "today", "deviceid", "username", "__version__"}
+    | set(F.MESSAGE_PATHS_PPKS)  # the calculates that word constraint messages on the phone
+    | set(F.MESSAGE_PATHS_PSKS)
+)
 # Calculated questions carry no label in the forms; reviewers still read words, not names.
 UNLABELLED = {
     F.UMUR: _l("Umur (tahun)"),
-    F.JUMLAH_ANGGOTA: _l("Jumlah anggota keluarga"),
     F.JENIS_SUBJEK: _l("Jenis subjek"),
 }
 
@@ -198,7 +201,7 @@ def describe(
             columns: list[str] = []
             for entry in value:
                 for col in entry if isinstance(entry, dict) else ():
-                    if col not in columns and is_answer(col.rsplit("/", 1)[-1]):
+                    if col not in columns and is_answer(col) and is_answer(col.rsplit("/", 1)[-1]):
                         columns.append(col)
             columns.sort(key=lambda c: labels.order.get(c, len(labels.order)))
             rows = [[show(c, e.get(c, "")) for c in columns] for e in value if isinstance(e, dict)]

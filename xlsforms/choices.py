@@ -36,14 +36,14 @@ def desa_rows() -> list[ChoiceRow]:
 
 def kategori_ppks_rows() -> list[ChoiceRow]:
     return [
-        _row("kategori_ppks", k.kode, f"{k.nama} ({k.singkatan})", f"{k.nama} ({k.singkatan})")
+        _row("kategori_ppks", k.kode, f"{k.nama} ({k.singkatan})", f"{k.nama_en} ({k.singkatan})")
         for k in kategori.ppks().values()
     ]
 
 
 def kategori_psks_rows() -> list[ChoiceRow]:
     return [
-        _row("kategori_psks", k.kode, f"{k.nama} ({k.singkatan})", f"{k.nama} ({k.singkatan})")
+        _row("kategori_psks", k.kode, f"{k.nama} ({k.singkatan})", f"{k.nama_en} ({k.singkatan})")
         for k in kategori.psks().values()
     ]
 

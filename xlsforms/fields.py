@@ -6,7 +6,8 @@ tests check that the built XForms carry exactly these paths, and the mapping rea
 
 from __future__ import annotations
 
-# Shared by both forms: visit, consent, location.
+# Shared by both forms: location (asked first, so refusals are counted per desa), visit and
+# consent, then address and GPS (only with consent).
 START = "start"
 END = "end"
 TODAY = "today"
@@ -18,20 +19,30 @@ DESA = "wilayah/desa"  # Kemendagri code, e.g. 61.07.01.2001
 DUSUN = "wilayah/dusun"
 RT = "wilayah/rt"
 RW = "wilayah/rw"
-ALAMAT = "wilayah/alamat"
-LOKASI = "wilayah/lokasi"  # geopoint "lat lon alt acc"
-FOTO_RUMAH = "wilayah/foto_rumah"  # image file name
+ALAMAT = "tempat/alamat"
+LOKASI = "tempat/lokasi"  # geopoint "lat lon alt acc"
+FOTO_RUMAH = "tempat/foto_rumah"  # image file name (PSKS: persons and families only)
+
 
 # PPKS: one submission per household visit.
+# STATUS_*: "has a NIK / No KK?" (list status_dokumen): ada, or belum_punya / tidak_tahu with a
+# reason in ALASAN_* (list alasan_tanpa_dokumen); the registry flags those for follow-up.
+STATUS_KK = "keluarga/status_kk"
 NO_KK = "keluarga/no_kk"
+ALASAN_TANPA_KK = "keluarga/alasan_tanpa_kk"
+JUMLAH_ANGGOTA = "keluarga/jumlah_anggota"  # asked first; the repeat has this many members
 ANGGOTA = "keluarga/anggota"  # the repeat: a list of dicts with full-path keys
 A = ANGGOTA + "/"
+STATUS_NIK = A + "status_nik"
 NIK = A + "nik"
+ALASAN_TANPA_NIK = A + "alasan_tanpa_nik"
 NAMA = A + "nama"
 JENIS_KELAMIN = A + "jenis_kelamin"  # L / P
 TEMPAT_LAHIR = A + "tempat_lahir"
+TANGGAL_LAHIR_DIKETAHUI = A + "tanggal_lahir_diketahui"  # ya / tidak
 TANGGAL_LAHIR = A + "tanggal_lahir"
-UMUR = A + "umur"
+UMUR_PERKIRAAN = A + "umur_perkiraan"  # years, when the birth date is unknown
+UMUR = A + "umur"  # calculated: from the birth date, else the estimate
 HUBUNGAN = A + "hubungan"
 STATUS_PERKAWINAN = A + "status_perkawinan"
 PENDIDIKAN = A + "pendidikan"
@@ -40,7 +51,6 @@ NAMA_IBU_KANDUNG = A + "nama_ibu_kandung"
 KATEGORI_PPKS = A + "kategori_ppks"  # space-separated codes of ppks_kategori.csv
 JENIS_DISABILITAS = A + "jenis_disabilitas"
 JENIS_PERLINDUNGAN_KHUSUS = A + "jenis_perlindungan_khusus"  # AMPK situation (PP 78/2021)
-JUMLAH_ANGGOTA = "keluarga/jumlah_anggota"  # calculated: number of members in the repeat
 RUMAH_LANTAI = "rumah/lantai"
 RUMAH_DINDING = "rumah/dinding"
 RUMAH_ATAP = "rumah/atap"
@@ -73,6 +83,17 @@ LEMBAGA_BIDANG = L + "bidang_layanan"
 LEMBAGA_STATUS_HUKUM = L + "status_hukum"  # berbadan_hukum / terdaftar / belum_terdaftar
 LEMBAGA_HP_KONTAK = L + "hp_kontak"
 
+# Calculates that only word the constraint message of the rule broken (Collect shows them); they
+# travel in every submission and hold nothing for the registry.
+MESSAGE_PATHS_PPKS = tuple(
+    A + leaf
+    for leaf in (
+        "pesan_nik", "pesan_nik_en", "pesan_hubungan", "pesan_hubungan_en",
+        "pesan_kategori", "pesan_kategori_en",
+    )
+)  # fmt: skip
+MESSAGE_PATHS_PSKS = (P + "pesan_nik", P + "pesan_nik_en")
+
 PPKS_CANONICAL = {
     "kecamatan": KECAMATAN,
     "desa": DESA,
@@ -103,16 +124,19 @@ SHARED_PATHS = (
 )  # fmt: skip
 PPKS_PATHS = (
     *SHARED_PATHS,
-    NO_KK, NIK, NAMA, JENIS_KELAMIN, TEMPAT_LAHIR, TANGGAL_LAHIR, UMUR, HUBUNGAN,
+    STATUS_KK, NO_KK, ALASAN_TANPA_KK, JUMLAH_ANGGOTA,
+    STATUS_NIK, NIK, ALASAN_TANPA_NIK, NAMA, JENIS_KELAMIN, TEMPAT_LAHIR,
+    TANGGAL_LAHIR_DIKETAHUI, TANGGAL_LAHIR, UMUR_PERKIRAAN, UMUR, HUBUNGAN,
     STATUS_PERKAWINAN, PENDIDIKAN, PEKERJAAN, NAMA_IBU_KANDUNG, KATEGORI_PPKS,
-    JENIS_DISABILITAS, JENIS_PERLINDUNGAN_KHUSUS, JUMLAH_ANGGOTA,
+    JENIS_DISABILITAS, JENIS_PERLINDUNGAN_KHUSUS, *MESSAGE_PATHS_PPKS,
     RUMAH_LANTAI, RUMAH_DINDING, RUMAH_ATAP, RUMAH_AIR, RUMAH_PENERANGAN, RUMAH_LUAS_LANTAI,
     BENCANA_JENIS, BENCANA_TANGGAL, MUSDES_NOMOR, MUSDES_TANGGAL,
 )  # fmt: skip
 PSKS_PATHS = (
     *SHARED_PATHS,
     KATEGORI_PSKS, JENIS_SUBJEK, PSKS_NO_KK, PSKS_JUMLAH_ANGGOTA_KELUARGA,
-    PSKS_NIK, PSKS_NAMA, PSKS_JENIS_KELAMIN, PSKS_TANGGAL_LAHIR, PSKS_HP, PSKS_PELATIHAN,
+    PSKS_NIK, *MESSAGE_PATHS_PSKS, PSKS_NAMA, PSKS_JENIS_KELAMIN, PSKS_TANGGAL_LAHIR, PSKS_HP,
+    PSKS_PELATIHAN,
     LEMBAGA_NAMA, LEMBAGA_STATUS_HUKUM, LEMBAGA_NO_REGISTRASI, LEMBAGA_KETUA,
     LEMBAGA_HP_KONTAK, LEMBAGA_JUMLAH_ANGGOTA, LEMBAGA_BIDANG,
 )  # fmt: skip

@@ -68,15 +68,16 @@ def aturan_kategori_ppks() -> str:
     return " and ".join(clauses) if clauses else "true()"
 
 
-def _rule_text(k: kategori.PpksKategori, en: bool) -> str | None:
+def _rule_text(k: kategori.PpksKategori, en: bool) -> str:
+    """What one category's rule asks for, short: 'PRSE: only women 18-59 years.'"""
     lo, hi = k.usia_min, k.usia_maks_eksklusif
-    yrs = "yrs" if en else "th"
+    yrs = "years" if en else "tahun"
     if lo is not None and hi is not None:
         age = f"{lo}-{hi - 1} {yrs}"
     elif lo is not None:
-        age = f"{lo} {yrs} or older" if en else f"{lo} th ke atas"
+        age = f"{lo} {yrs} or older" if en else f"{lo} tahun ke atas"
     elif hi is not None:
-        age = f"under {hi} {yrs}" if en else f"di bawah {hi} th"
+        age = f"under {hi} {yrs}" if en else f"di bawah {hi} tahun"
     else:
         age = ""
     sex = ""
@@ -84,20 +85,107 @@ def _rule_text(k: kategori.PpksKategori, en: bool) -> str | None:
         sex = {"P": "women" if en else "perempuan", "L": "men" if en else "laki-laki"}[
             k.jenis_kelamin
         ]
-    text = " ".join(part for part in (sex, age) if part)
-    return f"{k.singkatan} {text}" if text else None
-
-
-def _pesan(en: bool) -> str:
-    rules = [t for k in kategori.ppks().values() if (t := _rule_text(k, en))]
-    family = [k.singkatan for k in kategori.ppks().values() if k.unit_subjek == "keluarga"]
+    who = " ".join(part for part in (sex, age) if part)
+    family = k.unit_subjek == "keluarga"
     if en:
-        head = "Category does not fit the age or sex: " + "; ".join(rules) + "."
-        tail = f" {' and '.join(family)} go on the head of household." if family else ""
+        parts = [f"only {who}" if who else "", "on the head of household" if family else ""]
     else:
-        head = "Kategori tidak sesuai umur atau jenis kelamin: " + "; ".join(rules) + "."
-        tail = f" {' dan '.join(family)} dicatat pada kepala keluarga." if family else ""
-    return head + tail
+        parts = [f"hanya {who}" if who else "", "dicatat pada kepala keluarga" if family else ""]
+    return f"{k.singkatan}: {', '.join(p for p in parts if p)}."
+
+
+def _first_failing(branches: list[tuple[str, str]]) -> str:
+    """if(fails1, msg1, if(fails2, msg2, ... '')): the message of the first rule broken, or ''."""
+    expr = "''"
+    for fails, message in reversed(branches):
+        expr = f"if({fails}, {_literal(message)}, {expr})"
+    return expr
+
+
+def pesan_kategori_ppks(en: bool) -> str:
+    """Calculate behind the category constraint message: the rule of the first code that fails."""
+    branches = []
+    for k in kategori.ppks().values():
+        conds = _age_sex_conditions(k)
+        if k.unit_subjek == "keluarga":
+            conds.append("${hubungan} = 'kepala_keluarga'")
+        if conds:
+            chosen = f"selected(${{kategori_ppks}}, {_literal(k.kode)})"
+            fails = f"{chosen} and not({' and '.join(conds)})"
+            branches.append((fails, _rule_text(k, en)))
+    return _first_failing(branches)
+
+
+NIK_FORMAT = {
+    False: "NIK 16 angka: kode wilayah (6), tanggal lahir HHBBTT (6; perempuan: tanggal + 40), "
+    "nomor urut (4).",
+    True: "NIK is 16 digits: area code (6), birth date DDMMYY (6; women: day + 40), serial (4).",
+}
+NIK_IS_KK = {
+    False: "NIK tidak boleh sama dengan No. KK.",
+    True: "The NIK cannot be the No. KK.",
+}
+NIK_TWICE = {
+    False: "NIK ini sudah dicatat untuk anggota lain dalam keluarga ini.",
+    True: "This NIK is already recorded for another member of this household.",
+}
+
+
+# A member's NIK also recorded for another member (position-based: JavaRosa has no bare current()).
+NIK_ELSEWHERE = (
+    "selected(join(' ', ../../anggota[position() != position(current()/..)]/nik), {nik})"
+)
+
+
+def nik_unik() -> str:
+    """Constraint part on a member's NIK: no other member of the household has it."""
+    return f"not({NIK_ELSEWHERE.format(nik='.')})"
+
+
+def pesan_nik(en: bool, *, household: bool) -> str:
+    """Calculate behind the NIK constraint message: the constraint checks format, not the No KK
+    and (PPKS) not twice in the household; this names the rule broken."""
+    branches = [
+        (f"not(regex(${{nik}}, {_literal(regex_nik())}))", NIK_FORMAT[en]),
+        ("${nik} = ${no_kk}", NIK_IS_KK[en]),
+    ]
+    if household:
+        branches.append((NIK_ELSEWHERE.format(nik="${nik}"), NIK_TWICE[en]))
+    return _first_failing(branches)
+
+
+# Under this age a member cannot be married, head of household, spouse or working (the form
+# refuses it); from here to 18 the form only warns, since the family card may say so.
+UMUR_ANAK_DIBATASI = 15
+
+
+def pesan_hubungan(en: bool) -> str:
+    """Calculate behind the relationship constraint message."""
+    young = (
+        f"${{umur}} < {UMUR_ANAK_DIBATASI} and (${{hubungan}} = 'kepala_keluarga' or "
+        "${hubungan} = 'suami' or ${hubungan} = 'istri')"
+    )
+    if en:
+        messages = (
+            f"Under {UMUR_ANAK_DIBATASI} years a member cannot be head of household or spouse; "
+            "check the date of birth.",
+            "The first member is the head of household.",
+            "There is only one head of household: the first member.",
+        )
+    else:
+        messages = (
+            f"Umur di bawah {UMUR_ANAK_DIBATASI} tahun tidak dapat menjadi kepala keluarga, suami "
+            "atau istri; periksa tanggal lahir.",
+            "Anggota pertama adalah kepala keluarga.",
+            "Kepala keluarga hanya satu, yaitu anggota pertama.",
+        )
+    return _first_failing(
+        [
+            (young, messages[0]),
+            ("position(..) = 1 and ${hubungan} != 'kepala_keluarga'", messages[1]),
+            ("position(..) > 1 and ${hubungan} = 'kepala_keluarga'", messages[2]),
+        ]
+    )
 
 
 def peringatan_usia_kategori_ppks() -> str:
@@ -129,8 +217,16 @@ MARKERS: dict[str, Callable[[], str]] = {
     "regex_nik": lambda: _literal(regex_nik()),
     "regex_no_kk": lambda: _literal(regex_no_kk()),
     "aturan_kategori_ppks": aturan_kategori_ppks,
-    "pesan_aturan_kategori_ppks": lambda: _pesan(en=False),
-    "pesan_aturan_kategori_ppks_en": lambda: _pesan(en=True),
+    "pesan_kategori_ppks": lambda: pesan_kategori_ppks(en=False),
+    "pesan_kategori_ppks_en": lambda: pesan_kategori_ppks(en=True),
+    "pesan_nik_ppks": lambda: pesan_nik(en=False, household=True),
+    "pesan_nik_ppks_en": lambda: pesan_nik(en=True, household=True),
+    "pesan_nik_psks": lambda: pesan_nik(en=False, household=False),
+    "pesan_nik_psks_en": lambda: pesan_nik(en=True, household=False),
+    "pesan_hubungan": lambda: pesan_hubungan(en=False),
+    "pesan_hubungan_en": lambda: pesan_hubungan(en=True),
+    "umur_anak_dibatasi": lambda: str(UMUR_ANAK_DIBATASI),
     "peringatan_usia_kategori_ppks": peringatan_usia_kategori_ppks,
     "jenis_subjek_psks": jenis_subjek_psks,
+    "nik_unik": nik_unik,
 }

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from harvester.simulator import names as N
 from harvester.simulator.forms import FormSpec
-from registry import kategori, wilayah
+from registry import kategori, quality, wilayah
 from xlsforms import fields as F
 
 T = TypeVar("T")
@@ -436,9 +436,10 @@ class DataGenerator:
         photo = self._photo(rng, start, 0.6)
         if photo:
             answers[F.FOTO_RUMAH] = photo
+        answers[F.STATUS_KK] = quality.DOKUMEN_ADA
         answers[F.NO_KK] = no_kk
         answers[F.ANGGOTA] = [self._member_answers(rng, m, desa) for m in members]
-        answers[JUMLAH_ANGGOTA] = str(len(members))  # a calculate: Kobo stores its value
+        answers[JUMLAH_ANGGOTA] = str(len(members))  # asked first: the repeat_count
         codes = {c for m in members for c in m.kategori}
         if "fakir_miskin" in codes:
             answers.update(self._rumah(rng, len(members)))
@@ -469,10 +470,12 @@ class DataGenerator:
             "parent": ("orang_tua", "mertua", "famili_lain", "lainnya"),
         }[m.role]
         row: dict[str, Any] = {
+            F.STATUS_NIK: quality.DOKUMEN_ADA,
             F.NIK: m.nik,
             F.NAMA: m.nama,
             F.JENIS_KELAMIN: one(rng, F.JENIS_KELAMIN, m.jk),
             F.TEMPAT_LAHIR: tempat,
+            F.TANGGAL_LAHIR_DIKETAHUI: "ya",
             F.TANGGAL_LAHIR: m.born.isoformat(),
             F.UMUR: str(m.umur),
             F.HUBUNGAN: one(rng, F.HUBUNGAN, *role_wants),

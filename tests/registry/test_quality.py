@@ -241,3 +241,43 @@ def test_a_household_needs_exactly_one_head():
         assert flag.severity == "warning"
     # An older form version without the question: nothing to check.
     assert quality.check_household(household(), [person(1)], on=ON) == []
+
+
+def test_no_nik_recorded_as_such_is_a_follow_up_not_an_error():
+    p = person(2, nik=None)
+    assert by_code(quality.check_person(p, on=ON))["nik_kosong"].severity == "error"
+    answers = {f.STATUS_NIK: "belum_punya", f.ALASAN_TANPA_NIK: "bayi_baru_lahir"}
+    flags = by_code(quality.check_person(p, on=ON, answers=answers))
+    assert set(flags) == {"nik_tindak_lanjut"}
+    assert flags["nik_tindak_lanjut"].severity == "warning"
+    assert flags["nik_tindak_lanjut"].field == "keluarga/anggota[2]/nik"
+    assert "bayi_baru_lahir" in flags["nik_tindak_lanjut"].message
+
+
+def test_a_nik_typed_despite_no_nik_status_is_still_checked():
+    p = person(1, nik="123")
+    answers = {f.STATUS_NIK: "tidak_tahu"}
+    assert "nik_format" in by_code(quality.check_person(p, on=ON, answers=answers))
+
+
+def test_unknown_birth_date_with_an_estimate_is_a_follow_up():
+    p = person(1, tanggal_lahir=None, tanggal_lahir_date=None, kategori_ppks="lansia_telantar")
+    answers = {f.TANGGAL_LAHIR_DIKETAHUI: "tidak"}
+    flags = by_code(quality.check_person(p, on=ON, umur="70", answers=answers))
+    assert "tanggal_lahir_kosong" not in flags
+    assert flags["tanggal_lahir_perkiraan"].severity == "warning"
+    assert "70" in flags["tanggal_lahir_perkiraan"].message
+    assert "kategori_usia" not in flags  # the estimated age meets the 60+ rule
+
+
+def test_a_household_without_a_card_is_flagged_for_follow_up():
+    payload = {
+        f.STATUS_KK: "belum_punya",
+        f.ALASAN_TANPA_KK: "tidak_berdomisili_tetap",
+        f.ANGGOTA: [{f.STATUS_NIK: "ada"}],
+    }
+    flags = by_code(
+        quality.check_household(household(no_kk=None), [person(1)], on=ON, answers=payload)
+    )
+    assert set(flags) == {"kk_tindak_lanjut"} and flags["kk_tindak_lanjut"].severity == "warning"
+    assert "kk_kosong" in by_code(quality.check_household(household(no_kk=None), [], on=ON))
