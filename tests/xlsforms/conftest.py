@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.xlsforms.engines import Engine
 from tests.xlsforms.xform import XForm
 from xlsforms.build import FORMS, SOURCE_DIR, BuildResult, build_form
 
@@ -32,3 +34,51 @@ def source_copy(tmp_path: Path) -> Path:
     for name in FORMS:
         shutil.copy(SOURCE_DIR / f"{name}.xlsx", src / f"{name}.xlsx")
     return src
+
+
+# --- the real form engines (tests/xlsforms/engines) ---------------------------------------------
+
+ENGINE_NAMES = ("javarosa", "webforms")
+
+
+def _start_engine(name: str) -> Engine:
+    if name == "javarosa":
+        from tests.xlsforms.engines.javarosa import JavaRosa, javarosa_missing_reason
+
+        reason = javarosa_missing_reason()
+        if reason:
+            pytest.skip(f"JavaRosa: {reason}")
+        return JavaRosa()
+    try:
+        from tests.xlsforms.engines.webforms import WebForms, webforms_missing_reason
+    except ImportError as exc:  # pragma: no cover - the driver ships with the tests
+        pytest.skip(f"ODK Web Forms driver not importable: {exc}")
+
+    reason = webforms_missing_reason()
+    if reason:
+        pytest.skip(f"ODK Web Forms: {reason}")
+    return WebForms()
+
+
+@pytest.fixture(scope="session", params=ENGINE_NAMES)
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """Each real engine in turn, one child process per session."""
+    started = _start_engine(request.param)
+    yield started
+    started.close()
+
+
+@pytest.fixture(scope="session")
+def javarosa() -> Iterator[Engine]:
+    """JavaRosa alone (for what only Collect does, and for instances fed to the harvester)."""
+    started = _start_engine("javarosa")
+    yield started
+    started.close()
+
+
+@pytest.fixture(scope="session")
+def forms(built: dict[str, BuildResult]) -> dict[str, Path]:
+    """The built XForms, by form name."""
+    for result in built.values():
+        assert result.ok, [str(e) for e in result.errors]
+    return {name: result.xml for name, result in built.items() if result.xml}

@@ -11,7 +11,6 @@ from openpyxl import load_workbook
 from babale.cli import main
 from registry import kategori, wilayah
 from tests.xlsforms.xform import XForm
-from tests.xlsforms.xpath_mini import Evaluator
 from xlsforms import fields
 from xlsforms.build import FORMS, BuildResult, build_form, java_missing_reason
 
@@ -60,27 +59,15 @@ def test_all_kecamatan_are_choices(xforms: dict[str, XForm], name: str):
 
 
 @pytest.mark.parametrize("name", FORMS)
-def test_every_desa_is_a_choice_and_filters_to_its_own_kecamatan(
-    xforms: dict[str, XForm], name: str
-):
+def test_every_desa_is_a_choice_tagged_with_its_kecamatan(xforms: dict[str, XForm], name: str):
+    """What each kecamatan offers is judged by the engines (test_scenarios.py)."""
     form = xforms[name]
     list_name, predicate = form.itemset(fields.DESA)
     items = form.items(list_name)
-    assert sorted(i["name"] for i in items) == sorted(wilayah.desa())
-    assert len(items) == 124
+    assert {i["name"]: i["kecamatan"] for i in items} == {
+        kode: d.kode_kecamatan for kode, d in wilayah.desa().items()
+    }
     assert predicate, "the desa select has no choice_filter"
-
-    shown_in: dict[str, list[str]] = {}
-    for kec in wilayah.kecamatan():
-        for item in items:
-            # Relative paths are the choice's own columns, absolute ones the form's answers.
-            def resolve(path: str, item: dict[str, str] = item, kec: str = kec) -> str:
-                return kec if path.startswith("/") else item.get(path.split("/")[-1], "")
-
-            if Evaluator(resolve)(predicate):
-                shown_in.setdefault(item["name"], []).append(kec)
-    for kode, desa in wilayah.desa().items():
-        assert shown_in.get(kode) == [desa.kode_kecamatan], kode
 
 
 @pytest.mark.parametrize("name", FORMS)
