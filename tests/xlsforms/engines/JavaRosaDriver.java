@@ -51,6 +51,7 @@ import org.javarosa.core.model.data.GeoPointData;
 import org.javarosa.core.model.data.IAnswerData;
 import org.javarosa.core.model.data.IntegerData;
 import org.javarosa.core.model.data.LongData;
+import org.javarosa.core.model.data.MultipleItemsData;
 import org.javarosa.core.model.data.SelectMultiData;
 import org.javarosa.core.model.data.SelectOneData;
 import org.javarosa.core.model.data.StringData;
@@ -153,9 +154,20 @@ public final class JavaRosaDriver {
         return text;
     }
 
-    /** Thrown for a value that is not of the question's type (status invalid_value). */
-    static final class InvalidValue extends Exception {
+    /** A value that is not of the question's type (status invalid_value). */
+    static class InvalidValue extends Exception {
+        private static final long serialVersionUID = 1L;
+
         InvalidValue(String message) {
+            super(message);
+        }
+    }
+
+    /** A select value naming a choice not offered now (status choice_not_offered). */
+    static final class NotOffered extends InvalidValue {
+        private static final long serialVersionUID = 1L;
+
+        NotOffered(String message) {
             super(message);
         }
     }
@@ -341,7 +353,12 @@ public final class JavaRosaDriver {
             return out;
         }
 
-        /** Walk the events from the start as Collect does; add repeats the target needs. */
+        /**
+         * Walk the events from the start of the form as Collect does (the engine skips what is not
+         * relevant), adding the repeat instances the target needs, until the target question.
+         * Questions passed on the way are only stepped over, as with Collect's jump from the
+         * hierarchy view: nothing of theirs is shown, so nothing of theirs is re-evaluated.
+         */
         FormIndex navigate(Target target, String path) {
             controller.jumpToIndex(FormIndex.createBeginningOfFormIndex());
             for (int n = 0; n < MAX_EVENTS; n++) {
@@ -414,17 +431,28 @@ public final class JavaRosaDriver {
             try {
                 data = toAnswer(prompt, choices, value);
             } catch (InvalidValue e) {
-                out.put("status", e.getMessage().startsWith("not offered")
-                    ? "choice_not_offered" : "invalid_value");
+                out.put("status", e instanceof NotOffered ? "choice_not_offered" : "invalid_value");
                 out.put("message", e.getMessage());
                 return;
             }
-            int result = controller.answerQuestion(index, data, true);
+            // As Collect: the widget's value is saved as typed, then checked when the enumerator
+            // moves on, so a message worded by a calculate (${pesan_...}) sees the value typed.
+            // A refused value is then put back to what it was: the enumerator must fix it.
+            IAnswerData previous = prompt.getAnswerValue();
+            controller.saveAnswer(index, data, true);
+            int result;
+            try {
+                result = controller.answerQuestion(index, data, true);
+            } catch (RuntimeException e) {
+                controller.saveAnswer(index, previous, true); // an engine error keeps nothing
+                throw e;
+            }
             if (result == FormEntryController.ANSWER_OK) {
                 out.put("status", "answered");
             } else if (result == FormEntryController.ANSWER_CONSTRAINT_VIOLATED) {
                 out.put("status", "constraint");
                 String text = model.getQuestionPrompt(index).getConstraintText();
+                controller.saveAnswer(index, previous, true);
                 if (text == null) {
                     out.putNull("message");
                 } else {
@@ -447,24 +475,20 @@ public final class JavaRosaDriver {
             if (control == Constants.CONTROL_SELECT_MULTI || control == Constants.CONTROL_RANK) {
                 Set<String> wanted = new LinkedHashSet<>();
                 for (String name : value.trim().split("\\s+")) {
+                    findChoice(choices, name); // every name must be offered
                     wanted.add(name);
                 }
                 List<Selection> selections = new ArrayList<>();
-                for (String name : wanted) {
-                    findChoice(choices, name); // every name must be offered
-                }
-                for (SelectChoice c : choices) { // in the choices' order, as the widget does
-                    if (wanted.contains(c.getValue())) {
-                        selections.add(c.selection());
-                    }
-                }
-                if (control == Constants.CONTROL_RANK) {
-                    selections.clear();
+                if (control == Constants.CONTROL_RANK) { // a ranking: in the order given
                     for (String name : wanted) {
                         selections.add(findChoice(choices, name).selection());
                     }
-                    return AnswerDataFactory.templateByDataType(Constants.DATATYPE_MULTIPLE_ITEMS)
-                        .cast(new UncastData(String.join(" ", wanted)));
+                    return new MultipleItemsData(selections);
+                }
+                for (SelectChoice c : choices) { // in the choices' order, as the widget answers
+                    if (wanted.contains(c.getValue())) {
+                        selections.add(c.selection());
+                    }
                 }
                 return new SelectMultiData(selections);
             }
@@ -536,7 +560,7 @@ public final class JavaRosaDriver {
                     }
                 }
             }
-            throw new InvalidValue("not offered: " + name);
+            throw new NotOffered("not offered now: " + name);
         }
 
         static GeoPointData geopoint(String v) throws InvalidValue {
