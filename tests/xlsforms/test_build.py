@@ -217,3 +217,24 @@ def test_without_java_the_build_says_validation_was_skipped(tmp_path: Path, monk
     assert (out / "psks.xml").exists()
     required = build_form("psks", tmp_path / "strict", validate=True)
     assert not required.ok and "java not found" in required.errors[0].message
+
+
+@pytest.mark.parametrize("name", FORMS)
+def test_categories_have_real_english_labels(built: dict[str, BuildResult], name: str):
+    wb = load_workbook(built[name].xlsx, read_only=True)
+    rows = list(wb["choices"].iter_rows(values_only=True))
+    wb.close()
+    header = list(rows[0])
+    col = {h: header.index(h) for h in ("list_name", "name", "label::Indonesia (id)")}
+    en = header.index("label::English (en)")
+    list_name = f"kategori_{name}"
+    labels = {r[col["name"]]: (r[col["label::Indonesia (id)"]], r[en]) for r in rows[1:]}
+    codes = [r[col["name"]] for r in rows[1:] if r[col["list_name"]] == list_name]
+    assert len(codes) == (26 if name == "ppks" else 12)
+    for code in codes:
+        label_id, label_en = labels[code]
+        assert label_en and label_en != label_id, code
+    assert labels["lansia_telantar" if name == "ppks" else "tksk"][1] in (
+        "Neglected older person (LUT)",
+        "Sub-district social welfare worker (TKSK)",
+    )

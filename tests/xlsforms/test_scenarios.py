@@ -396,3 +396,14 @@ def test_a_household_filled_in_collect_lands_in_the_registry(javarosa: Engine, f
     codes = {(fl.field, fl.code) for fl in mapped.flags}
     assert (M(F.NIK, 3), "nik_tindak_lanjut") in codes
     assert not [fl for fl in mapped.flags if fl.severity == "error"], mapped.flags
+
+
+def test_housing_is_asked_of_a_poor_household_and_its_floor_area_has_bounds(engine: Engine, forms):
+    head = S.Member(**{**S.FAMILY[0].__dict__, "kategori": "fakir_miskin"})
+    steps = S.ppks_household((head, *S.FAMILY[1:]))
+    probes = [(F.RUMAH_LUAS_LANTAI, v) for v in ("0", "2001", "36.5")]
+    result = fill(engine, forms["ppks"], [*steps, *probes])
+    assert [s.status for s in result.steps[-3:]] == ["constraint", "constraint", "answered"]
+    assert F.RUMAH_LANTAI in result.required_missing  # the housing block is now asked
+    plain = fill(engine, forms["ppks"], [*S.ppks_household(), (F.RUMAH_LUAS_LANTAI, "36.5")])
+    assert plain.steps[-1].status == "not_relevant"
