@@ -55,14 +55,20 @@ def _age_sex_conditions(k: kategori.PpksKategori) -> list[str]:
     return conds
 
 
+def _category_conditions(k: kategori.PpksKategori) -> list[str]:
+    """What a member with category `k` must meet: its age and sex, and the head for a family."""
+    conds = _age_sex_conditions(k)
+    if k.unit_subjek == "keluarga":
+        conds.append("${hubungan} = 'kepala_keluarga'")
+    return conds
+
+
 def aturan_kategori_ppks() -> str:
     """Constraint on `kategori_ppks`: each chosen code meets its age/sex rule; family-unit codes
     sit on the head of household only (so a household is counted once)."""
     clauses = []
     for k in kategori.ppks().values():
-        conds = _age_sex_conditions(k)
-        if k.unit_subjek == "keluarga":
-            conds.append("${hubungan} = 'kepala_keluarga'")
+        conds = _category_conditions(k)
         if conds:
             clauses.append(f"(not(selected(., {_literal(k.kode)})) or ({' and '.join(conds)}))")
     return " and ".join(clauses) if clauses else "true()"
@@ -106,9 +112,7 @@ def pesan_kategori_ppks(en: bool) -> str:
     """Calculate behind the category constraint message: the rule of the first code that fails."""
     branches = []
     for k in kategori.ppks().values():
-        conds = _age_sex_conditions(k)
-        if k.unit_subjek == "keluarga":
-            conds.append("${hubungan} = 'kepala_keluarga'")
+        conds = _category_conditions(k)
         if conds:
             chosen = f"selected(${{kategori_ppks}}, {_literal(k.kode)})"
             fails = f"{chosen} and not({' and '.join(conds)})"
