@@ -77,6 +77,14 @@ def javarosa() -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
+def webforms() -> Iterator[Engine]:
+    """ODK Web Forms alone (its driver's own tests)."""
+    started = _start_engine("webforms")
+    yield started
+    started.close()
+
+
+@pytest.fixture(scope="session")
 def forms(built: dict[str, BuildResult]) -> dict[str, Path]:
     """The built XForms, by form name."""
     for result in built.values():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,17 +18,6 @@ from tests.xlsforms.engines.javarosa import JavaRosa, compile_driver, javarosa_m
 from xlsforms.build import build_form
 
 XF = "{http://www.w3.org/2002/xforms}"
-
-
-@pytest.fixture(scope="session")
-def javarosa() -> Iterator[JavaRosa]:
-    """One JavaRosa process for the session (same as conftest's; this module's own for now)."""
-    reason = javarosa_missing_reason()
-    if reason:
-        pytest.skip(f"JavaRosa: {reason}")
-    engine = JavaRosa()
-    yield engine
-    engine.close()
 
 
 # --- a small form that pins the driver's semantics ------------------------------------------
@@ -46,6 +34,10 @@ DRIVER_FORM = """<?xml version="1.0"?>
         </translation>
         <translation lang="Indonesia (id)" default="true()">
           <text id="umur:c"><value>Umur 0 sampai 120</value></text>
+          <text id="kode:c"><value>Tiga angka, bukan <output value="/data/pesan"/></value></text>
+          <text id="kode2:c">
+            <value>Tiga angka, bukan <output value="/data/layar/pesan2"/></value>
+          </text>
         </translation>
       </itext>
       <instance>
@@ -54,6 +46,8 @@ DRIVER_FORM = """<?xml version="1.0"?>
           <anggota jr:template=""><nik/><sebut/></anggota>
           <anggota><nik/><sebut/></anggota>
           <jumlah/>
+          <kode/><pesan/>
+          <layar><kode2/><pesan2/></layar>
           <meta><instanceID/></meta>
         </data>
       </instance>
@@ -80,6 +74,13 @@ DRIVER_FORM = """<?xml version="1.0"?>
       <bind nodeset="/data/anggota/sebut" type="string"
           constraint="count(/data/anggota[sebut = current()]) = 1"/>
       <bind nodeset="/data/jumlah" type="string" calculate="count(/data/anggota)"/>
+      <bind nodeset="/data/kode" type="string" constraint="string-length(.) = 3"
+          jr:constraintMsg="jr:itext('kode:c')"/>
+      <bind nodeset="/data/pesan" type="string" calculate="string-length(/data/kode)"/>
+      <bind nodeset="/data/layar/kode2" type="string" constraint="string-length(.) = 3"
+          jr:constraintMsg="jr:itext('kode2:c')"/>
+      <bind nodeset="/data/layar/pesan2" type="string"
+          calculate="string-length(/data/layar/kode2)"/>
       <bind nodeset="/data/meta/instanceID" type="string" readonly="true()" jr:preload="uid"/>
     </model>
   </h:head>
@@ -113,6 +114,10 @@ DRIVER_FORM = """<?xml version="1.0"?>
         <input ref="/data/anggota/nik"><label>NIK</label></input>
         <input ref="/data/anggota/sebut"><label>Sebut</label></input>
       </repeat>
+    </group>
+    <input ref="/data/kode"><label>Kode</label></input>
+    <group ref="/data/layar" appearance="field-list"><label>Layar</label>
+      <input ref="/data/layar/kode2"><label>Kode</label></input>
     </group>
   </h:body>
 </h:html>
@@ -191,6 +196,23 @@ def test_constraint_message_in_the_default_language_and_the_value_is_not_kept(
     assert (step.status, step.message) == ("constraint", "Umur 0 sampai 120")
     assert leaves(fill.xml)["umur"] == "30"  # the earlier answer stays, as in Collect
     assert fill.complete
+
+
+def test_a_message_worded_from_the_value_sees_the_value_stored_not_the_refused_one(
+    javarosa: JavaRosa, driver_form: Path
+):
+    # As Collect (constraint check on swipe): a refused value never reaches the instance, so an
+    # <output> in the message that reads the instance (here a calculate of the question's value)
+    # still sees the value stored before. Only on a field-list screen, where Collect saves the
+    # widget's value unchecked as it changes, does the message see the refused value, which then
+    # stays in the instance.
+    steps = [("nama", "Budi"), ("kode", "123"), ("kode", "12345"), ("layar/kode2", "12345")]
+    fill = javarosa.fill(driver_form, steps)
+    assert fill.step("kode").message == "Tiga angka, bukan 3"
+    assert fill.step("layar/kode2").message == "Tiga angka, bukan 5"
+    values = leaves(fill.xml)
+    assert (values["kode"], values["layar/kode2"]) == ("123", "12345")
+    assert fill.constraint_violations == [{"path": "layar/kode2", "message": "Tiga angka, bukan 5"}]
 
 
 def test_not_relevant_notes_calculates_and_unknown_paths(javarosa: JavaRosa, driver_form: Path):

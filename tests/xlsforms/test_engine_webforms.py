@@ -6,7 +6,6 @@ A few scenarios that prove the driver; the scenario suite proper runs on top of 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,18 +21,6 @@ OTHER_KECAMATAN = "61.07.02"
 
 def _desa_of(kecamatan: str) -> set[str]:
     return {d.kode for d in wilayah.desa().values() if d.kode_kecamatan == kecamatan}
-
-
-@pytest.fixture(scope="session")
-def webforms() -> Iterator[Engine]:
-    from tests.xlsforms.engines.webforms import WebForms, webforms_missing_reason
-
-    reason = webforms_missing_reason()
-    if reason:
-        pytest.skip(f"ODK Web Forms: {reason}")
-    engine = WebForms()
-    yield engine
-    engine.close()
 
 
 @pytest.fixture(scope="session")

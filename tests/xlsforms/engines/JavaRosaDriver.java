@@ -64,6 +64,7 @@ import org.javarosa.core.model.instance.TreeElement;
 import org.javarosa.core.model.instance.TreeReference;
 import org.javarosa.core.model.utils.DateUtils;
 import org.javarosa.core.services.locale.Localizer;
+import org.javarosa.form.api.FormEntryCaption;
 import org.javarosa.form.api.FormEntryController;
 import org.javarosa.form.api.FormEntryModel;
 import org.javarosa.form.api.FormEntryPrompt;
@@ -435,24 +436,23 @@ public final class JavaRosaDriver {
                 out.put("message", e.getMessage());
                 return;
             }
-            // As Collect: the widget's value is saved as typed, then checked when the enumerator
-            // moves on, so a message worded by a calculate (${pesan_...}) sees the value typed.
-            // A refused value is then put back to what it was: the enumerator must fix it.
-            IAnswerData previous = prompt.getAnswerValue();
-            controller.saveAnswer(index, data, true);
-            int result;
-            try {
-                result = controller.answerQuestion(index, data, true);
-            } catch (RuntimeException e) {
-                controller.saveAnswer(index, previous, true); // an engine error keeps nothing
-                throw e;
+            // As Collect moving on from the question's screen (JavaRosaFormController
+            // .saveOneScreenAnswer, constraint behaviour "on swipe", the default): answerQuestion
+            // with constraints on. On its own screen the widget's value was not saved before, so a
+            // refused value never reaches the instance, and a constraint message whose <output>
+            // reads the instance (a calculate of the question's own value, say) is worded from the
+            // value stored before. On a field-list screen Collect has already saved the value,
+            // unchecked, as it changed (updateFieldListQuestions): the message then sees it, and a
+            // refused value stays in the instance, as it does there.
+            if (inFieldList(index)) {
+                controller.saveAnswer(index, data, true);
             }
+            int result = controller.answerQuestion(index, data, true);
             if (result == FormEntryController.ANSWER_OK) {
                 out.put("status", "answered");
             } else if (result == FormEntryController.ANSWER_CONSTRAINT_VIOLATED) {
                 out.put("status", "constraint");
                 String text = model.getQuestionPrompt(index).getConstraintText();
-                controller.saveAnswer(index, previous, true);
                 if (text == null) {
                     out.putNull("message");
                 } else {
@@ -462,6 +462,21 @@ public final class JavaRosaDriver {
                 out.put("status", "invalid_value");
                 out.put("message", "engine answered " + result);
             }
+        }
+
+        /** As Collect's indexIsInFieldList: the question's own group is a field-list screen. */
+        boolean inFieldList(FormIndex index) {
+            FormEntryCaption[] captions = model.getCaptionHierarchy(index);
+            if (captions.length < 2) {
+                return false;
+            }
+            IFormElement group = captions[captions.length - 2].getFormElement();
+            String appearance = group instanceof GroupDef ? group.getAppearanceAttr() : null;
+            if (appearance == null) {
+                return false;
+            }
+            appearance = appearance.toLowerCase(java.util.Locale.ROOT);
+            return appearance.contains("field-list") || appearance.contains("table-list");
         }
 
         /** The typed answer a Collect widget would hand to answerQuestion for this text. */

@@ -120,13 +120,22 @@ class JavaRosa(Engine):
         self.timeout = timeout
         super().__init__(self._argv)
 
+    def _restart(self) -> None:
+        for pipe in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+        Engine.__init__(self, self._argv)
+
     @classmethod
     def start(cls, timeout: float = DEFAULT_TIMEOUT) -> JavaRosa:
         return cls(timeout=timeout)
 
     def fill(self, form: Path, steps: Sequence[tuple[str, str]]) -> Fill:
         if self._proc.poll() is not None:  # died or was killed on an earlier request
-            Engine.__init__(self, self._argv)
+            self._restart()
         proc, timed_out = self._proc, threading.Event()
 
         def kill() -> None:
