@@ -1,19 +1,32 @@
 """ODK Web Forms' engine (@getodk/xforms-engine from npm), under Node with jsdom for DOM globals.
 
-The driver is webforms/driver.mjs; its node_modules come from `npm ci` in that folder
-(scripts/setup). The engine declares Node.js ^20.19.3 || ^22.12 || ^24.11.
+The driver is webforms/driver.mjs, run as one long-lived `node` child process per test session.
+Its packages are pinned by webforms/package-lock.json and installed into webforms/node_modules
+(never committed) by `npm ci` there, which scripts/setup runs (with BABALE_SETUP_BROWSER=1, as
+scripts/test sets it). The engine declares Node.js ^20.19.3 || ^22.12 || ^24.11.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import threading
+from collections.abc import Sequence
+from pathlib import Path
 
-from tests.xlsforms.engines import ENGINES_DIR, Engine
+from tests.xlsforms.engines import ENGINES_DIR, Engine, EngineError, Fill
 
 DRIVER_DIR = ENGINES_DIR / "webforms"
+DRIVER = DRIVER_DIR / "driver.mjs"
 NODE_MODULES = DRIVER_DIR / "node_modules"
+LOCK = DRIVER_DIR / "package-lock.json"
 MIN_NODE = (20, 19)
+# The packages whose installed version must be the one package-lock.json pins.
+PINNED = ("@getodk/xforms-engine", "jsdom")
+SETUP = "run scripts/setup (BABALE_SETUP_BROWSER=1, as scripts/test does)"
+# A request that takes longer than this is taken as hung: node is killed and started again.
+DEFAULT_TIMEOUT = 120.0
 
 
 def _node_version(node: str) -> tuple[int, ...] | None:
@@ -30,22 +43,86 @@ def _node_version(node: str) -> tuple[int, ...] | None:
         return None
 
 
+def _stale_package() -> str | None:
+    """A pinned package missing from node_modules or not at the locked version, or None."""
+    try:
+        locked = json.loads(LOCK.read_text(encoding="utf-8"))["packages"]
+    except (OSError, ValueError, KeyError) as exc:
+        return f"{LOCK.name} unreadable ({exc})"
+    for name in PINNED:
+        want = locked.get(f"node_modules/{name}", {}).get("version")
+        manifest = NODE_MODULES / name / "package.json"
+        try:
+            have = json.loads(manifest.read_text(encoding="utf-8")).get("version")
+        except (OSError, ValueError):
+            return f"{name} is not installed in {NODE_MODULES}"
+        if have != want:
+            return f"{name} {have} is installed, package-lock.json pins {want}"
+    return None
+
+
 def webforms_missing_reason() -> str | None:
     """Why ODK Web Forms cannot run here, or None when it can."""
     node = shutil.which("node")
     if node is None:
-        return "node not found: run scripts/setup"
+        return f"node not found: {SETUP}"
     version = _node_version(node)
-    if version is None or version[:2] < MIN_NODE:
-        return f"Node.js {version} is older than 20.19 (the engine needs it): run scripts/setup"
-    engine = NODE_MODULES / "@getodk" / "xforms-engine" / "package.json"
-    if not engine.is_file() or not (NODE_MODULES / "jsdom").is_dir():
-        return f"{NODE_MODULES} is missing: run scripts/setup"
+    if version is None:
+        return f"{node} does not run: {SETUP}"
+    if version[:2] < MIN_NODE:
+        shown = ".".join(map(str, version))
+        return f"Node.js {shown} is older than 20.19, which the engine needs"
+    stale = _stale_package()
+    if stale:
+        return f"{stale}: {SETUP}"
     return None
 
 
 class WebForms(Engine):
+    """@getodk/xforms-engine filling forms in one `node driver.mjs` child process.
+
+    A request that gets no report within `timeout` seconds (an engine hang) kills that process,
+    raises EngineError, and the next request runs in a fresh one; so does a process that died.
+    """
+
     name = "webforms"
 
-    def __init__(self) -> None:
-        super().__init__([shutil.which("node") or "node", "driver.mjs"], cwd=DRIVER_DIR)
+    def __init__(self, argv: Sequence[str] | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self._argv = (
+            list(argv) if argv is not None else [shutil.which("node") or "node", DRIVER.name]
+        )
+        self.timeout = timeout
+        super().__init__(self._argv, cwd=DRIVER_DIR)
+
+    def _restart(self) -> None:
+        for pipe in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+        Engine.__init__(self, self._argv, cwd=DRIVER_DIR)
+
+    def fill(self, form: Path, steps: Sequence[tuple[str, str]]) -> Fill:
+        if self._proc.poll() is not None:  # died or was killed on an earlier request
+            self._restart()
+        proc, timed_out = self._proc, threading.Event()
+
+        def kill() -> None:
+            timed_out.set()
+            proc.kill()
+
+        timer = threading.Timer(self.timeout, kill)
+        timer.daemon = True
+        timer.start()
+        try:
+            return super().fill(form, steps)
+        except EngineError:
+            if timed_out.is_set():
+                raise EngineError(
+                    f"{self.name}: no report within {self.timeout:g} s; node was killed"
+                    " and the next request starts a new one"
+                ) from None
+            raise
+        finally:
+            timer.cancel()
