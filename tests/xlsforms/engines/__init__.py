@@ -72,15 +72,30 @@ class EngineError(RuntimeError):
     pass
 
 
+DEFAULT_TIMEOUT = 120.0  # seconds without a report: the engine is taken as hung
+
+
 class Engine:
-    """One engine child process; `fill` sends a scenario and waits for its report."""
+    """One engine child process; `fill` sends a scenario and waits for its report.
+
+    A request that gets no report within `timeout` seconds (an engine hang) kills the process and
+    raises EngineError; the next request, like any after the process died, starts a fresh one.
+    """
 
     name = "engine"
 
-    def __init__(self, argv: Sequence[str], cwd: Path | None = None) -> None:
+    def __init__(
+        self, argv: Sequence[str], cwd: Path | None = None, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        self._argv = list(argv)
+        self._cwd = cwd
+        self.timeout = timeout
+        self._start()
+
+    def _start(self) -> None:
         self._proc = subprocess.Popen(
-            list(argv),
-            cwd=cwd,
+            self._argv,
+            cwd=self._cwd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -89,19 +104,56 @@ class Engine:
             bufsize=1,
         )
         self._stderr: list[str] = []
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        threading.Thread(target=self._drain_stderr, args=(self._proc,), daemon=True).start()
 
-    def _drain_stderr(self) -> None:
-        assert self._proc.stderr is not None
-        for line in self._proc.stderr:
+    def _drain_stderr(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
             self._stderr.append(line)
             del self._stderr[:-200]
 
+    def _close_pipes(self) -> None:
+        for pipe in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+
     def fill(self, form: Path, steps: Sequence[tuple[str, str]]) -> Fill:
+        if self._proc.poll() is not None:  # died or was killed on an earlier request
+            self._close_pipes()
+            self._start()
+        proc, timed_out = self._proc, threading.Event()
+
+        def kill() -> None:
+            timed_out.set()
+            proc.kill()
+
+        timer = threading.Timer(self.timeout, kill)
+        timer.daemon = True
+        timer.start()
+        try:
+            return self._request(form, steps)
+        except EngineError:
+            if timed_out.is_set():
+                proc.wait(timeout=10)
+                raise EngineError(
+                    f"{self.name}: no report within {self.timeout:g} s; the process was killed"
+                    " and the next request starts a new one"
+                ) from None
+            raise
+        finally:
+            timer.cancel()
+
+    def _request(self, form: Path, steps: Sequence[tuple[str, str]]) -> Fill:
         assert self._proc.stdin is not None and self._proc.stdout is not None
         request = {"form": str(Path(form).resolve()), "steps": [list(s) for s in steps]}
-        self._proc.stdin.write(json.dumps(request) + "\n")
-        self._proc.stdin.flush()
+        try:
+            self._proc.stdin.write(json.dumps(request) + "\n")
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise EngineError(f"{self.name} is not running: {exc}") from None
         line = self._proc.stdout.readline()
         if not line:
             raise EngineError(f"{self.name} exited: {''.join(self._stderr)[-4000:]}")
@@ -124,3 +176,5 @@ class Engine:
                 self._proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
+                self._proc.wait()
+        self._close_pipes()

@@ -14,18 +14,15 @@ import os
 import shutil
 import subprocess
 import tempfile
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from tests.xlsforms.engines import ENGINES_DIR, Engine, EngineError, Fill
+from tests.xlsforms.engines import DEFAULT_TIMEOUT, ENGINES_DIR, Engine, EngineError
 
 SOURCE = ENGINES_DIR / "JavaRosaDriver.java"
 MAIN_CLASS = "JavaRosaDriver"
 # Small, short-lived heap needs: the serial collector and a capped heap start fastest on 2 cores.
 JVM_OPTIONS = ("-Djava.awt.headless=true", "-Dfile.encoding=UTF-8", "-XX:+UseSerialGC", "-Xmx1g")
-# A request that takes longer than this is taken as hung: the JVM is killed and started again.
-DEFAULT_TIMEOUT = 120.0
 
 
 def jar() -> Path | None:
@@ -108,51 +105,14 @@ def driver_argv(java: str = "java") -> list[str]:
 class JavaRosa(Engine):
     """JavaRosa 5.x (as in ODK Collect) filling forms in one `java` child process.
 
-    `JavaRosa()` compiles the driver if needed and starts the JVM. A request that gets no report
-    within `timeout` seconds (an engine hang) kills that JVM, raises EngineError, and the next
-    request runs in a fresh one.
+    `JavaRosa()` compiles the driver if needed and starts the JVM (restarts: see `Engine`).
     """
 
     name = "javarosa"
 
     def __init__(self, argv: Sequence[str] | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self._argv = list(argv) if argv is not None else driver_argv()
-        self.timeout = timeout
-        super().__init__(self._argv)
-
-    def _restart(self) -> None:
-        for pipe in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
-            if pipe is not None:
-                try:
-                    pipe.close()
-                except OSError:
-                    pass
-        Engine.__init__(self, self._argv)
+        super().__init__(argv if argv is not None else driver_argv(), timeout=timeout)
 
     @classmethod
     def start(cls, timeout: float = DEFAULT_TIMEOUT) -> JavaRosa:
         return cls(timeout=timeout)
-
-    def fill(self, form: Path, steps: Sequence[tuple[str, str]]) -> Fill:
-        if self._proc.poll() is not None:  # died or was killed on an earlier request
-            self._restart()
-        proc, timed_out = self._proc, threading.Event()
-
-        def kill() -> None:
-            timed_out.set()
-            proc.kill()
-
-        timer = threading.Timer(self.timeout, kill)
-        timer.daemon = True
-        timer.start()
-        try:
-            return super().fill(form, steps)
-        except EngineError:
-            if timed_out.is_set():
-                raise EngineError(
-                    f"{self.name}: no report within {self.timeout:g} s; the JVM was killed"
-                    " and the next request starts a new one"
-                ) from None
-            raise
-        finally:
-            timer.cancel()

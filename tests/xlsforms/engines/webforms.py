@@ -11,11 +11,9 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import threading
 from collections.abc import Sequence
-from pathlib import Path
 
-from tests.xlsforms.engines import ENGINES_DIR, Engine, EngineError, Fill
+from tests.xlsforms.engines import DEFAULT_TIMEOUT, ENGINES_DIR, Engine
 
 DRIVER_DIR = ENGINES_DIR / "webforms"
 DRIVER = DRIVER_DIR / "driver.mjs"
@@ -25,8 +23,6 @@ MIN_NODE = (20, 19)
 # The packages whose installed version must be the one package-lock.json pins.
 PINNED = ("@getodk/xforms-engine", "jsdom")
 SETUP = "run scripts/setup (BABALE_SETUP_BROWSER=1, as scripts/test does)"
-# A request that takes longer than this is taken as hung: node is killed and started again.
-DEFAULT_TIMEOUT = 120.0
 
 
 def _node_version(node: str) -> tuple[int, ...] | None:
@@ -79,50 +75,11 @@ def webforms_missing_reason() -> str | None:
 
 
 class WebForms(Engine):
-    """@getodk/xforms-engine filling forms in one `node driver.mjs` child process.
-
-    A request that gets no report within `timeout` seconds (an engine hang) kills that process,
-    raises EngineError, and the next request runs in a fresh one; so does a process that died.
-    """
+    """@getodk/xforms-engine filling forms in one `node driver.mjs` child process (restarts: see
+    `Engine`)."""
 
     name = "webforms"
 
     def __init__(self, argv: Sequence[str] | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self._argv = (
-            list(argv) if argv is not None else [shutil.which("node") or "node", DRIVER.name]
-        )
-        self.timeout = timeout
-        super().__init__(self._argv, cwd=DRIVER_DIR)
-
-    def _restart(self) -> None:
-        for pipe in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
-            if pipe is not None:
-                try:
-                    pipe.close()
-                except OSError:
-                    pass
-        Engine.__init__(self, self._argv, cwd=DRIVER_DIR)
-
-    def fill(self, form: Path, steps: Sequence[tuple[str, str]]) -> Fill:
-        if self._proc.poll() is not None:  # died or was killed on an earlier request
-            self._restart()
-        proc, timed_out = self._proc, threading.Event()
-
-        def kill() -> None:
-            timed_out.set()
-            proc.kill()
-
-        timer = threading.Timer(self.timeout, kill)
-        timer.daemon = True
-        timer.start()
-        try:
-            return super().fill(form, steps)
-        except EngineError:
-            if timed_out.is_set():
-                raise EngineError(
-                    f"{self.name}: no report within {self.timeout:g} s; node was killed"
-                    " and the next request starts a new one"
-                ) from None
-            raise
-        finally:
-            timer.cancel()
+        node = [shutil.which("node") or "node", DRIVER.name]
+        super().__init__(argv if argv is not None else node, cwd=DRIVER_DIR, timeout=timeout)
