@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.xlsforms.engines import Fill
 from tests.xlsforms.engines.javarosa import JavaRosa, compile_driver, javarosa_missing_reason
 from xlsforms.build import build_form
 
@@ -131,30 +130,6 @@ def driver_form(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def leaves(xml: str) -> dict[str, str]:
-    """path (every repeated element indexed [n]) -> text, for the leaves of an instance."""
-    out: dict[str, str] = {}
-
-    def walk(el: ET.Element, prefix: str) -> None:
-        tags = [child.tag.split("}")[-1] for child in el]
-        seen: dict[str, int] = {}
-        for tag, child in zip(tags, el, strict=True):
-            seen[tag] = seen.get(tag, 0) + 1
-            name = f"{tag}[{seen[tag]}]" if tags.count(tag) > 1 or tag == "anggota" else tag
-            path = f"{prefix}/{name}" if prefix else name
-            if len(child):
-                walk(child, path)
-            else:
-                out[path] = child.text or ""
-
-    walk(ET.fromstring(xml), "")  # noqa: S314 - the engine's own output
-    return out
-
-
-def by_path(fill: Fill) -> dict[str, str]:
-    return {s.path: s.status for s in fill.steps}
-
-
 def test_typed_answers_land_in_the_instance(javarosa: JavaRosa, driver_form: Path):
     steps = [
         ("nama", "Budi"),
@@ -166,9 +141,9 @@ def test_typed_answers_land_in_the_instance(javarosa: JavaRosa, driver_form: Pat
     ]
     fill = javarosa.fill(driver_form, steps)
     assert fill.error is None
-    assert set(by_path(fill).values()) == {"answered"}
+    assert set(fill.statuses().values()) == {"answered"}
     assert fill.complete, (fill.required_missing, fill.constraint_violations)
-    values = leaves(fill.xml)
+    values = fill.leaves()
     assert values["nama"] == "Budi" and values["umur"] == "30" and values["lahir"] == "2020-02-29"
     assert values["tinggi"] == "1.5"
     assert values["lokasi"] == "0.9 109.5 10.0 5.0"  # JavaRosa writes the numbers as doubles
@@ -185,7 +160,7 @@ def test_typed_answers_land_in_the_instance(javarosa: JavaRosa, driver_form: Pat
 def test_a_value_of_the_wrong_type_is_invalid(javarosa: JavaRosa, driver_form: Path, path, value):
     fill = javarosa.fill(driver_form, [("nama", "Budi"), (path, value)])
     assert fill.step(path).status == "invalid_value"
-    assert leaves(fill.xml)[path] == ""
+    assert fill.leaves()[path] == ""
 
 
 def test_constraint_message_in_the_default_language_and_the_value_is_not_kept(
@@ -194,7 +169,7 @@ def test_constraint_message_in_the_default_language_and_the_value_is_not_kept(
     fill = javarosa.fill(driver_form, [("nama", "Budi"), ("umur", "30"), ("umur", "200")])
     step = fill.step("umur")
     assert (step.status, step.message) == ("constraint", "Umur 0 sampai 120")
-    assert leaves(fill.xml)["umur"] == "30"  # the earlier answer stays, as in Collect
+    assert fill.leaves()["umur"] == "30"  # the earlier answer stays, as in Collect
     assert fill.complete
 
 
@@ -210,7 +185,7 @@ def test_a_message_worded_from_the_value_sees_the_value_stored_not_the_refused_o
     fill = javarosa.fill(driver_form, steps)
     assert fill.step("kode").message == "Tiga angka, bukan 3"
     assert fill.step("layar/kode2").message == "Tiga angka, bukan 5"
-    values = leaves(fill.xml)
+    values = fill.leaves()
     assert (values["kode"], values["layar/kode2"]) == ("123", "12345")
     assert fill.constraint_violations == [{"path": "layar/kode2", "message": "Tiga angka, bukan 5"}]
 
@@ -231,7 +206,7 @@ def test_not_relevant_notes_calculates_and_unknown_paths(javarosa: JavaRosa, dri
     ]
     fill = javarosa.fill(driver_form, steps)
     assert fill.error is None
-    assert by_path(fill) == {
+    assert fill.statuses() == {
         "nama": "answered",
         "ikut": "answered",
         "prov": "not_relevant",
@@ -261,7 +236,7 @@ def test_filtered_choices_and_a_choice_not_offered(javarosa: JavaRosa, driver_fo
     assert fill.step("kab").status == "choice_not_offered"
     assert fill.step("kab").choices == ["k1", "k2"]
     assert fill.step("hobi").status == "choice_not_offered"
-    assert leaves(fill.xml)["hobi"] == ""
+    assert fill.leaves()["hobi"] == ""
     assert fill.required_missing == ["kab"]
 
 
@@ -270,16 +245,16 @@ def test_a_stale_filtered_choice_is_dropped_at_finalize(javarosa: JavaRosa, driv
     # is no longer offered (ItemsetBinding.getChoices); changing prov alone leaves kab stored.
     steps = [("nama", "Budi"), ("ikut", "ya"), ("prov", "p1"), ("kab", "k1"), ("prov", "p2")]
     fill = javarosa.fill(driver_form, steps)
-    assert set(by_path(fill).values()) == {"answered"}
+    assert set(fill.statuses().values()) == {"answered"}
     assert fill.required_missing == ["kab"]
-    assert leaves(fill.xml)["kab"] == ""
+    assert fill.leaves()["kab"] == ""
 
 
 def test_repeats_are_added_on_demand_and_no_more(javarosa: JavaRosa, driver_form: Path):
     steps = [("nama", "Budi"), ("anggota[3]/nik", "333"), ("anggota[1]/nik", "111")]
     fill = javarosa.fill(driver_form, steps)
-    assert set(by_path(fill).values()) == {"answered"}
-    values = leaves(fill.xml)
+    assert set(fill.statuses().values()) == {"answered"}
+    values = fill.leaves()
     assert [values[f"anggota[{i}]/nik"] for i in (1, 2, 3)] == ["111", "", "333"]
     assert "anggota[4]/nik" not in values
     assert values["jumlah"] == "3"
@@ -300,7 +275,7 @@ def test_an_engine_exception_is_reported_and_the_process_goes_on(
     assert "current" in fill.error
     assert fill.step("anggota[1]/sebut").status == "constraint"
     assert fill.step("umur").status == "answered"  # later steps still run
-    assert leaves(fill.xml)["anggota[1]/sebut"] == ""
+    assert fill.leaves()["anggota[1]/sebut"] == ""
     again = javarosa.fill(driver_form, [("nama", "Budi")])
     assert again.error is None and again.complete
 
@@ -417,7 +392,7 @@ def test_ppks_valid_household_completes_with_every_answer(javarosa: JavaRosa, pp
     assert fill.error is None
     assert [s for s in fill.steps if s.status != "answered"] == []
     assert fill.complete, (fill.required_missing, fill.constraint_violations)
-    values = leaves(fill.xml)
+    values = fill.leaves()
     assert {path: values.get(path) for path, _ in steps} == dict(steps)
     assert values["end"] and values["meta/instanceID"].startswith("uuid:")
 
@@ -434,7 +409,7 @@ def test_ppks_refusal_skips_the_household_and_completes(javarosa: JavaRosa, ppks
     fill = javarosa.fill(ppks, [*visit(ppks, "tidak"), (M + "nama", "Ali")])
     assert fill.step(M + "nama").status == "not_relevant"
     assert fill.complete, fill.required_missing
-    assert not any(p.startswith("keluarga/") for p in leaves(fill.xml))
+    assert not any(p.startswith("keluarga/") for p in fill.leaves())
 
 
 def test_ppks_desa_offered_are_those_of_the_kecamatan(javarosa: JavaRosa, ppks: Path):
@@ -448,7 +423,7 @@ def test_ppks_desa_offered_are_those_of_the_kecamatan(javarosa: JavaRosa, ppks: 
 def test_ppks_changing_kecamatan_empties_the_desa(javarosa: JavaRosa, ppks: Path):
     fill = javarosa.fill(ppks, [*household(ppks), ("wilayah/kecamatan", "61.07.02")])
     assert fill.required_missing == ["wilayah/desa"]
-    assert leaves(fill.xml)["wilayah/desa"] == ""
+    assert fill.leaves()["wilayah/desa"] == ""
 
 
 def test_ppks_member_without_name_is_missing(javarosa: JavaRosa, ppks: Path):

@@ -17,7 +17,7 @@ import pytest
 
 from registry import wilayah
 from tests.xlsforms import scenarios as S
-from tests.xlsforms.engines import EngineError, Fill
+from tests.xlsforms.engines import EngineError
 from tests.xlsforms.engines import webforms as wf
 from tests.xlsforms.engines.webforms import WebForms, webforms_missing_reason
 from xlsforms import fields as F
@@ -183,30 +183,6 @@ def driver_form(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def leaves(xml: str) -> dict[str, str]:
-    """path (repeat instances indexed [n]) -> text, for the leaves of an instance."""
-    out: dict[str, str] = {}
-
-    def walk(el: ET.Element, prefix: str) -> None:
-        seen: dict[str, int] = {}
-        for child in el:
-            tag = child.tag.split("}")[-1]
-            seen[tag] = seen.get(tag, 0) + 1
-            name = f"{tag}[{seen[tag]}]" if tag in REPEATS else tag
-            path = f"{prefix}/{name}" if prefix else name
-            if len(child):
-                walk(child, path)
-            else:
-                out[path] = child.text or ""
-
-    walk(ET.fromstring(xml), "")  # noqa: S314 - the engine's own output
-    return out
-
-
-def by_path(fill: Fill) -> dict[str, str]:
-    return {s.path: s.status for s in fill.steps}
-
-
 def test_typed_answers_land_in_the_instance(webforms: WebForms, driver_form: Path):
     steps = [
         ("nama", "  Budi "),  # text is kept as typed
@@ -221,9 +197,9 @@ def test_typed_answers_land_in_the_instance(webforms: WebForms, driver_form: Pat
     ]
     fill = webforms.fill(driver_form, steps)
     assert fill.error is None
-    assert set(by_path(fill).values()) == {"answered"}, fill.steps
+    assert set(fill.statuses().values()) == {"answered"}, fill.steps
     assert fill.complete, (fill.required_missing, fill.constraint_violations)
-    values = leaves(fill.xml)
+    values = fill.leaves(REPEATS)
     assert values["nama"] == "  Budi " and values["umur"] == "30"
     assert (values["lahir"], values["tinggi"]) == ("2020-02-29", "1.5")
     assert values["lokasi"] == "0.9 109.5 10.0 5.0"  # as JavaRosa writes it too
@@ -247,13 +223,13 @@ def test_a_value_of_the_wrong_type_is_invalid(webforms: WebForms, driver_form: P
     step = fill.step(path)
     assert step.status == "invalid_value", step
     assert step.message
-    assert leaves(fill.xml)[path] == ""
+    assert fill.leaves(REPEATS)[path] == ""
 
 
 def test_an_invalid_value_keeps_the_answer_before(webforms: WebForms, driver_form: Path):
     fill = webforms.fill(driver_form, [("nama", "Budi"), ("jam", "10:30:00"), ("jam", "pagi")])
     assert [s.status for s in fill.steps] == ["answered", "answered", "invalid_value"]
-    assert leaves(fill.xml)["jam"] == "10:30:00"
+    assert fill.leaves(REPEATS)["jam"] == "10:30:00"
 
 
 def test_constraint_message_in_the_default_language_and_the_value_is_not_kept(
@@ -262,7 +238,7 @@ def test_constraint_message_in_the_default_language_and_the_value_is_not_kept(
     fill = webforms.fill(driver_form, [("nama", "Budi"), ("umur", "30"), ("umur", "200")])
     step = fill.step("umur")
     assert (step.status, step.message) == ("constraint", "Umur 0 sampai 120")
-    assert leaves(fill.xml)["umur"] == "30"  # the earlier answer stays, as in Collect
+    assert fill.leaves(REPEATS)["umur"] == "30"  # the earlier answer stays, as in Collect
     assert fill.complete
 
 
@@ -276,7 +252,7 @@ def test_a_message_worded_from_the_value_sees_the_refused_value_then_it_is_put_b
     fill = webforms.fill(driver_form, steps)
     assert fill.step("kode").message == "Tiga angka, bukan 5"
     assert fill.step("layar/kode2").message == "Tiga angka, bukan 5"
-    values = leaves(fill.xml)
+    values = fill.leaves(REPEATS)
     assert (values["kode"], values["pesan"]) == ("123", "3")  # calculates follow the put-back
     assert (values["layar/kode2"], values["layar/pesan2"]) == ("", "0")
     assert fill.constraint_violations == [] and fill.complete
@@ -302,7 +278,7 @@ def test_not_relevant_notes_calculates_and_unknown_paths(webforms: WebForms, dri
     ]
     fill = webforms.fill(driver_form, steps)
     assert fill.error is None
-    assert by_path(fill) == {
+    assert fill.statuses() == {
         "nama": "answered",
         "ikut": "answered",
         "prov": "not_relevant",
@@ -321,7 +297,7 @@ def test_not_relevant_notes_calculates_and_unknown_paths(webforms: WebForms, dri
     }
     assert fill.complete  # prov and kab are required only when relevant
     assert fill.step("ikut").choices == ["ya", "tidak"]
-    assert leaves(fill.xml)["nama"] == "Budi"
+    assert fill.leaves(REPEATS)["nama"] == "Budi"
 
 
 def test_a_question_in_a_group_not_relevant_is_not_relevant(webforms: WebForms, driver_form: Path):
@@ -331,16 +307,16 @@ def test_a_question_in_a_group_not_relevant_is_not_relevant(webforms: WebForms, 
     older = webforms.fill(driver_form, [("nama", "Budi"), ("umur", "70")])
     assert older.required_missing == ["kerja/usaha"]
     asked = webforms.fill(driver_form, [("nama", "Budi"), ("umur", "70"), ("kerja/usaha", "tani")])
-    assert asked.complete and leaves(asked.xml)["kerja/usaha"] == "tani"
+    assert asked.complete and asked.leaves(REPEATS)["kerja/usaha"] == "tani"
 
 
 def test_required_missing_and_clearing_an_answer(webforms: WebForms, driver_form: Path):
     steps = [("nama", "Budi"), ("nama", ""), ("ikut", "ya"), ("hobi", "a"), ("hobi", "")]
     fill = webforms.fill(driver_form, steps)
-    assert set(by_path(fill).values()) == {"answered"}
+    assert set(fill.statuses().values()) == {"answered"}
     assert fill.required_missing == ["nama", "prov", "kab"]
     assert not fill.complete
-    assert leaves(fill.xml)["hobi"] == ""
+    assert fill.leaves(REPEATS)["hobi"] == ""
 
 
 def test_filtered_choices_and_a_choice_not_offered(webforms: WebForms, driver_form: Path):
@@ -364,7 +340,7 @@ def test_filtered_choices_and_a_choice_not_offered(webforms: WebForms, driver_fo
         "choice_not_offered",
     ]
     assert fill.step("kab").choices == ["k1", "k2"]
-    values = leaves(fill.xml)
+    values = fill.leaves(REPEATS)
     assert (values["ikut"], values["kab"], values["hobi"], values["urut"]) == ("ya", "", "", "")
     assert fill.required_missing == ["kab"]
 
@@ -373,28 +349,28 @@ def test_a_stale_filtered_choice_is_dropped(webforms: WebForms, driver_form: Pat
     # The engine drops kab's answer as soon as prov no longer offers it.
     steps = [("nama", "Budi"), ("ikut", "ya"), ("prov", "p1"), ("kab", "k1"), ("prov", "p2")]
     fill = webforms.fill(driver_form, steps)
-    assert set(by_path(fill).values()) == {"answered"}
+    assert set(fill.statuses().values()) == {"answered"}
     assert fill.required_missing == ["kab"]
-    assert leaves(fill.xml)["kab"] == ""
+    assert fill.leaves(REPEATS)["kab"] == ""
 
 
 def test_repeats_are_added_on_demand_and_no_more(webforms: WebForms, driver_form: Path):
     steps = [("nama", "Budi"), ("anggota[3]/nik", "333"), ("anggota[1]/nik", "111")]
     fill = webforms.fill(driver_form, steps)
-    assert set(by_path(fill).values()) == {"answered"}
-    values = leaves(fill.xml)
+    assert set(fill.statuses().values()) == {"answered"}
+    values = fill.leaves(REPEATS)
     assert [values[f"anggota[{i}]/nik"] for i in (1, 2, 3)] == ["111", "", "333"]
     assert "anggota[4]/nik" not in values
     assert values["jumlah"] == "3"
     nothing = webforms.fill(driver_form, [("nama", "Budi"), ("anggota[3]/nope", "x")])
     assert nothing.step("anggota[3]/nope").status == "no_such_question"
-    assert "anggota[2]/nik" not in leaves(nothing.xml)  # no instance added for a wrong path
+    assert "anggota[2]/nik" not in nothing.leaves(REPEATS)  # no instance added for a wrong path
     bad = webforms.fill(driver_form, [("nama", "Budi"), ("anggota[2]/nik", "12")])
     assert (bad.step("anggota[2]/nik").status, bad.step("anggota[2]/nik").message) == (
         "constraint",
         "Tiga angka",
     )
-    assert leaves(bad.xml)["anggota[2]/nik"] == ""
+    assert bad.leaves(REPEATS)["anggota[2]/nik"] == ""
 
 
 def test_a_repeat_not_relevant_gets_no_instance(webforms: WebForms, driver_form: Path):
@@ -405,9 +381,9 @@ def test_a_repeat_not_relevant_gets_no_instance(webforms: WebForms, driver_form:
         ("kerabat[1]/info", "x"),
     ]
     fill = webforms.fill(driver_form, steps)
-    assert by_path(fill)["kerabat[1]/siapa"] == "not_relevant"
-    assert by_path(fill)["kerabat[1]/info"] == "no_such_question"  # read-only: not a question
-    assert not any(p.startswith("kerabat") for p in leaves(fill.xml))
+    assert fill.statuses()["kerabat[1]/siapa"] == "not_relevant"
+    assert fill.statuses()["kerabat[1]/info"] == "no_such_question"  # read-only: not a question
+    assert not any(p.startswith("kerabat") for p in fill.leaves(REPEATS))
     steps = [
         ("nama", "Budi"),
         ("ikut", "ya"),
@@ -417,7 +393,7 @@ def test_a_repeat_not_relevant_gets_no_instance(webforms: WebForms, driver_form:
     ]
     asked = webforms.fill(driver_form, steps)
     assert asked.step("kerabat[2]/siapa").status == "answered"
-    values = leaves(asked.xml)
+    values = asked.leaves(REPEATS)
     assert (values["kerabat[1]/siapa"], values["kerabat[2]/siapa"]) == ("", "x")
 
 
@@ -438,11 +414,11 @@ def test_a_count_repeat_is_the_engines_own(webforms: WebForms, driver_form: Path
         "not_relevant",
     ]
     assert fill.required_missing == ["anak[2]/umur_anak"]
-    values = leaves(fill.xml)
+    values = fill.leaves(REPEATS)
     assert (values["anak[1]/umur_anak"], values["anak[2]/umur_anak"]) == ("5", "")
     assert "anak[3]/umur_anak" not in values
     fewer = webforms.fill(driver_form, [*steps, ("jml_anak", "1")])
-    assert fewer.complete and "anak[2]/umur_anak" not in leaves(fewer.xml)
+    assert fewer.complete and "anak[2]/umur_anak" not in fewer.leaves(REPEATS)
 
 
 def test_an_engine_exception_is_reported_and_the_process_goes_on(
@@ -455,7 +431,7 @@ def test_an_engine_exception_is_reported_and_the_process_goes_on(
     step = fill.step("kacau")
     assert step.status == "constraint" and step.message and "SyntaxError" in step.message
     assert fill.step("umur").status == "answered"  # later steps still run
-    assert leaves(fill.xml)["kacau"] == ""  # as Collect: an engine error keeps nothing
+    assert fill.leaves(REPEATS)["kacau"] == ""  # as Collect: an engine error keeps nothing
     again = webforms.fill(driver_form, [("nama", "Budi")])
     assert again.error is None and again.complete
 

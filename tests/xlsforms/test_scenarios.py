@@ -8,14 +8,13 @@ offered, what is still missing at the end, and the finished instance.
 from __future__ import annotations
 
 import datetime as dt
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from registry import kategori, wilayah
 from tests.xlsforms import scenarios as S
-from tests.xlsforms.engines import Engine, Fill
+from tests.xlsforms.engines import Engine, Fill, instance_leaves
 from xlsforms import fields as F
 from xlsforms import rules
 
@@ -28,31 +27,6 @@ def fill(engine: Engine, form: Path, steps: list[S.Step]) -> Fill:
     return result
 
 
-def statuses(result: Fill) -> dict[str, str]:
-    return {s.path: s.status for s in result.steps}
-
-
-def instance_values(xml: str) -> dict[str, str]:
-    """path (repeat members indexed) -> text of every leaf of the finished instance."""
-    root = ET.fromstring(xml)  # noqa: S314 - the engine's own output, not a download
-    out: dict[str, str] = {}
-
-    def walk(el: ET.Element, prefix: str) -> None:
-        seen: dict[str, int] = {}
-        for child in el:
-            tag = child.tag.split("}")[-1]
-            seen[tag] = seen.get(tag, 0) + 1
-            name = f"{tag}[{seen[tag]}]" if tag == "anggota" else tag
-            path = f"{prefix}/{name}" if prefix else name
-            if len(child):
-                walk(child, path)
-            else:
-                out[path] = child.text or ""
-
-    walk(root, "")
-    return out
-
-
 # --- a whole household ------------------------------------------------------------------------
 
 
@@ -63,7 +37,7 @@ def test_valid_household_of_three_finalizes_with_every_answer(engine: Engine, fo
         (s.path, s.status, s.message) for s in result.steps if s.status != "answered"
     ]
     assert result.complete, (result.required_missing, result.constraint_violations)
-    values = instance_values(result.xml)
+    values = result.leaves()
     for path, value in steps:
         assert values.get(path) == value, path
     assert values[M(F.UMUR, 1)] == "40" and values[M(F.UMUR, 3)] == "9"
@@ -75,7 +49,7 @@ def test_member_count_asked_first_makes_exactly_that_many_members(engine: Engine
     steps = [*S.visit(), *S.address(), *S.household_head(2)]
     steps += S.FAMILY[0].steps(1)
     result = fill(engine, forms["ppks"], [*steps, (M(F.NAMA, 3), "Tidak ada")])
-    assert statuses(result)[M(F.NAMA, 3)] in ("no_such_question", "not_relevant")
+    assert result.statuses()[M(F.NAMA, 3)] in ("no_such_question", "not_relevant")
     # The second member is there, unanswered: the form cannot be finalized without them.
     assert M(F.NIK, 2) not in result.required_missing  # not asked before status_nik
     assert M(F.STATUS_NIK, 2) in result.required_missing and not result.complete
@@ -112,7 +86,7 @@ def test_a_wrong_nik_is_refused_with_the_message_of_its_rule(engine: Engine, for
     assert (last.status, last.message) == ("constraint", message)
     # The wrong NIK cannot be finalized: either it was never kept, or (Collect's field-list
     # screen keeps what is on it) finalizing names it again.
-    kept = instance_values(result.xml)[M(F.NIK, 1)]
+    kept = result.leaves()[M(F.NIK, 1)]
     violations = {v["path"]: v["message"] for v in result.constraint_violations}
     assert kept == dict(steps)[M(F.NIK, 1)] or (
         kept == bad and violations.get(M(F.NIK, 1)) == message and not result.complete
@@ -167,7 +141,7 @@ def test_without_documents_the_household_is_still_recorded(engine: Engine, forms
     ]
     result = fill(engine, forms["ppks"], steps)
     assert result.complete, (result.required_missing, result.constraint_violations)
-    values = instance_values(result.xml)
+    values = result.leaves()
     assert values[M(F.UMUR, 1)] == "62" and values.get(M(F.TANGGAL_LAHIR, 1), "") == ""
     assert values.get(F.NO_KK, "") == "" and values.get(M(F.NIK, 3), "") == ""
     assert result.step(M(F.KATEGORI_PPKS, 1)).status == "answered"  # the estimate counts
@@ -203,7 +177,7 @@ def test_changing_the_kecamatan_clears_the_desa(engine: Engine, forms):
     steps = [*S.ppks_household(), (F.KECAMATAN, other)]
     result = fill(engine, forms["ppks"], steps)
     assert F.DESA in result.required_missing
-    assert instance_values(result.xml)[F.DESA] == ""
+    assert result.leaves()[F.DESA] == ""
 
 
 def test_a_desa_of_another_kecamatan_is_not_offered(engine: Engine, forms):
@@ -218,7 +192,7 @@ def test_refusal_ends_the_form_but_keeps_the_desa(engine: Engine, forms, form: s
     result = fill(engine, forms[form], [*S.visit("tidak"), *later])
     assert [s.status for s in result.steps[-2:]] == ["not_relevant", "not_relevant"]
     assert result.complete
-    values = instance_values(result.xml)
+    values = result.leaves()
     assert values[F.DESA] == S.DESA and values[F.PERSETUJUAN] == "tidak"
     assert values["meta/instanceName"].startswith("MENOLAK - ")
 
@@ -321,7 +295,7 @@ def test_psks_person_finalizes_with_a_house_photo_asked(engine: Engine, forms):
     result = fill(engine, forms["psks"], steps)
     assert {s.status for s in result.steps} == {"answered"}, result.steps
     assert result.complete, result.required_missing
-    values = instance_values(result.xml)
+    values = result.leaves()
     assert values[F.JENIS_SUBJEK] == "perorangan" and values[F.PSKS_NIK] == dict(steps)[F.PSKS_NIK]
     assert values["meta/instanceName"].startswith("Maria - ")
 
@@ -329,10 +303,10 @@ def test_psks_person_finalizes_with_a_house_photo_asked(engine: Engine, forms):
 def test_psks_organisation_is_not_asked_for_a_person_or_a_house_photo(engine: Engine, forms):
     steps = [*S.psks_lembaga(), (F.FOTO_RUMAH, "rumah.jpg"), (F.PSKS_NIK, GOOD)]
     result = fill(engine, forms["psks"], steps)
-    assert statuses(result)[F.FOTO_RUMAH] == "not_relevant"
-    assert statuses(result)[F.PSKS_NIK] == "not_relevant"
+    assert result.statuses()[F.FOTO_RUMAH] == "not_relevant"
+    assert result.statuses()[F.PSKS_NIK] == "not_relevant"
     assert result.complete, result.required_missing
-    assert instance_values(result.xml)["meta/instanceName"].startswith("Karang Taruna Tunas Muda")
+    assert result.leaves()["meta/instanceName"].startswith("Karang Taruna Tunas Muda")
 
 
 def test_psks_family_asks_the_card_and_its_head(engine: Engine, forms):
@@ -354,7 +328,7 @@ def test_psks_family_asks_the_card_and_its_head(engine: Engine, forms):
     nik_steps = [s for s in result.steps if s.path == F.PSKS_NIK]
     assert (nik_steps[0].status, nik_steps[0].message) == ("constraint", IS_KK)
     assert nik_steps[1].status == "answered"
-    assert statuses(result)[F.PSKS_PELATIHAN] == "not_relevant"  # persons only
+    assert result.statuses()[F.PSKS_PELATIHAN] == "not_relevant"  # persons only
     assert result.complete, result.required_missing
 
 
@@ -363,7 +337,7 @@ def test_psks_family_asks_the_card_and_its_head(engine: Engine, forms):
 
 def kobo_json(xml: str) -> dict[str, object]:
     """The instance as Kobo's API returns it: full-path keys, the repeat a list of dicts."""
-    values = instance_values(xml)
+    values = instance_leaves(xml)
     out: dict[str, object] = {}
     members: dict[int, dict[str, str]] = {}
     for path, value in values.items():

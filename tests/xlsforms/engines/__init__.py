@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,11 +62,40 @@ class Fill:
     error: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
+    def statuses(self) -> dict[str, str]:
+        """path -> status of the last step that answered it."""
+        return {s.path: s.status for s in self.steps}
+
+    def leaves(self, repeats: tuple[str, ...] = ("anggota",)) -> dict[str, str]:
+        """The finished instance: path -> text of every leaf, elements named in `repeats`
+        indexed as in step paths (``keluarga/anggota[2]/nik``)."""
+        return instance_leaves(self.xml, repeats)
+
     def step(self, path: str) -> Step:
         """The last step that answered `path` (a scenario may answer a question twice)."""
         found = [s for s in self.steps if s.path == path]
         assert found, f"no step for {path}"
         return found[-1]
+
+
+def instance_leaves(xml: str, repeats: tuple[str, ...] = ("anggota",)) -> dict[str, str]:
+    """path -> text of every leaf of an instance (see `Fill.leaves`)."""
+    out: dict[str, str] = {}
+
+    def walk(el: ET.Element, prefix: str) -> None:
+        seen: dict[str, int] = {}
+        for child in el:
+            tag = child.tag.split("}")[-1]
+            seen[tag] = seen.get(tag, 0) + 1
+            name = f"{tag}[{seen[tag]}]" if tag in repeats else tag
+            path = f"{prefix}/{name}" if prefix else name
+            if len(child):
+                walk(child, path)
+            else:
+                out[path] = child.text or ""
+
+    walk(ET.fromstring(xml), "")  # noqa: S314 - the engine's own output, not a download
+    return out
 
 
 class EngineError(RuntimeError):
