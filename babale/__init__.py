@@ -1,1 +1,1 @@
-"""The `babale` command: wires xlsforms, registry, harvester and webapp together."""
+"""The `babale` command: the top layer, wiring every package below it."""

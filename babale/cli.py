@@ -13,13 +13,13 @@ import click
 
 # Command name -> "module:attribute", in the order `babale --help` lists them.
 COMMANDS = {
-    "forms": "xlsforms.cli:forms",
-    "db": "registry.cli:db",
-    "harvest": "harvester.cli:harvest",
-    "stats": "registry.cli:stats",
-    "export": "registry.cli:export",
-    "users": "registry.users_cli:users",
-    "serve": "webapp.cli:serve",
+    "forms": "babale.commands.forms:forms",
+    "db": "babale.commands.registry:db",
+    "harvest": "babale.commands.harvest:harvest",
+    "stats": "babale.commands.registry:stats",
+    "export": "babale.commands.registry:export",
+    "users": "babale.commands.users:users",
+    "serve": "babale.commands.serve:serve",
 }
 
 

@@ -246,7 +246,7 @@ def main() -> None:
         floor(*args.floor)
         return
 
-    from harvester.simulator import KoboSimulator
+    from kobo_simulator import KoboSimulator
 
     workdir = Path(tempfile.mkdtemp(prefix="babale-bench-"))
     sim = KoboSimulator(seed=1)

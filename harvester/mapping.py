@@ -5,7 +5,7 @@ of the wrong kind (a number, list or dict where text was expected, 10 kB of text
 is a dict, a garbage geopoint) is stored whole, as text where the column is text, and flagged;
 the raw payload, kept beside the rows, holds everything else. Column names are exactly those of
 `registry.models` (through `registry.columns`, so the page preparer needs no SQLAlchemy); data
-paths come from `xlsforms.fields`.
+paths come from `surveys.paths`.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ from registry.columns import (
     SUBMISSION_LENGTHS,
 )
 from registry.quality import Flag, repeat_path
-from xlsforms import fields as f
+from surveys import paths as f
+from surveys.spec import PPKS
 
 __all__ = ["PERSON_COLUMNS", "Flag", "Mapped", "map_submission", "payload_hash", "system_fields"]
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 BIGINT_MAX = 2**63 - 1
-WIB = dt.timezone(dt.timedelta(hours=7), "WIB")  # Bengkayang's day, for ages on the visit date
 LONG_TEXT = 2000  # characters; longer answers are kept whole but pointed out to reviewers
 
 
@@ -310,7 +310,7 @@ def _reference_date(
     visit = quality.parse_date(payload.get(f.TODAY))
     if visit is not None:
         return visit
-    return submitted_at.astimezone(WIB).date() if submitted_at is not None else today
+    return submitted_at.astimezone(wilayah.WIB).date() if submitted_at is not None else today
 
 
 def _wilayah(r: _Reader) -> tuple[str | None, str | None]:
@@ -357,23 +357,8 @@ def _members(value: Any, flags: list[Flag]) -> list[tuple[int, dict[str, Any]]]:
     return out
 
 
-_PERSON_PATHS = {
-    "nik": f.NIK,
-    "nama": f.NAMA,
-    "jenis_kelamin": f.JENIS_KELAMIN,
-    "tempat_lahir": f.TEMPAT_LAHIR,
-    "tanggal_lahir": f.TANGGAL_LAHIR,
-    "hubungan": f.HUBUNGAN,
-    "status_perkawinan": f.STATUS_PERKAWINAN,
-    "pendidikan": f.PENDIDIKAN,
-    "pekerjaan": f.PEKERJAAN,
-    "nama_ibu_kandung": f.NAMA_IBU_KANDUNG,
-    "jenis_disabilitas": f.JENIS_DISABILITAS,
-    "kategori_ppks": f.KATEGORI_PPKS,
-}
-
-
-_PERSON_FIELDS = tuple(_PERSON_PATHS.items())
+# (column, path) of each member answer, from the survey definition.
+_PERSON_FIELDS = tuple((a.column, a.path) for a in PPKS.member_answers)
 
 
 def _plain(value: Any) -> bool:

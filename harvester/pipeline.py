@@ -29,7 +29,8 @@ from typing import Any, TypeVar
 
 import orjson
 
-from harvester.client import KoboClient, KoboError
+from formserver.kobo import KoboClient, KoboError
+from formserver.paging import KeysetCursor
 from harvester.mapping import (
     PERSON_COLUMNS,
     Mapped,
@@ -37,7 +38,6 @@ from harvester.mapping import (
     payload_hash,
     validation_of,
 )
-from harvester.paging import KeysetCursor
 from registry import jsonio
 from registry.columns import PERSON_DATES, SUBMISSION_DATETIMES
 

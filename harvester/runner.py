@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from harvester.client import KoboClient
+from formserver.kobo import KoboClient
 from harvester.sync import Harvester
 from registry import db
 from registry.settings import Settings, SettingsError

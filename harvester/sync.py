@@ -19,10 +19,10 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from harvester.client import KoboClient, KoboError
+from formserver.kobo import KoboClient, KoboError
+from formserver.paging import batches
 from harvester.lock import HarvestLease
 from harvester.mapping import PERSON_COLUMNS, system_fields, validation_of
-from harvester.paging import batches
 from harvester.pipeline import (
     FLAG_COLUMNS,
     PARALLEL_MIN_ROWS,

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from harvester.client import KoboClient, KoboError
+from formserver.kobo import KoboClient, KoboError
+from formserver.paging import batches
 from harvester.lock import AlreadyRunning, HarvestLease
-from harvester.paging import batches
 from registry.db import session_factory
 from registry.models import OutboxItem, Submission, utcnow
 from registry.settings import Settings

@@ -51,7 +51,6 @@ STATUSES = (
     STATUS_DITOLAK,
 )
 
-FORMS = ("ppks", "psks")
 ROLES = ("admin", "dinsos", "kecamatan", "desa", "pimpinan")
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from registry import kategori, nik, wilayah
 from registry.nik import Severity
-from xlsforms import fields as f
+from surveys import paths as f
 
 MAX_AGE_YEARS = 120  # DOMAIN.md §4: "not in the future, age <= 120"
 ADULT_AGE = 18  # UU 35/2014: a child is under 18

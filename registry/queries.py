@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from registry import kategori, wilayah
 from registry.models import (
-    FORMS,
     STATUSES,
     Household,
     OutboxItem,
@@ -28,12 +27,11 @@ from registry.models import (
     Submission,
     User,
 )
+from surveys.spec import FORMS
 
 KABUPATEN_ROLES = ("admin", "dinsos", "pimpinan")
 # Roles that may see personal data (names, NIK, photos); pimpinan sees totals only.
 PERSONAL_DATA_ROLES = ("admin", "dinsos", "kecamatan", "desa")
-# Dates typed in filters are Bengkayang dates (WIB, UTC+7, no daylight saving).
-WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 SORTS: dict[str, tuple[Any, ...]] = {
     "-submitted_at": (Submission.submitted_at.desc(), Submission.id.desc()),
     "submitted_at": (Submission.submitted_at.asc(), Submission.id.asc()),
@@ -190,7 +188,7 @@ class SubmissionFilter:
 
 
 def _wib_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), WIB).astimezone(dt.UTC)
+    return dt.datetime.combine(day, dt.time(), wilayah.WIB).astimezone(dt.UTC)
 
 
 def _search(q: str) -> ColumnElement[bool]:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from surveys.spec import SURVEYS
+
 
 class SettingsError(ValueError):
     """A setting is missing or wrong; the message names it in one line."""
@@ -83,5 +85,5 @@ class Settings:
         """The Kobo asset uid for form ``ppks`` or ``psks``, or a SettingsError naming it."""
         uid = {"ppks": self.asset_ppks, "psks": self.asset_psks}.get(form)
         if not uid:
-            raise SettingsError(f"BABALE_KOBO_ASSET_{form.upper()} is not set (the Kobo asset uid)")
+            raise SettingsError(f"{SURVEYS[form].asset_setting} is not set (the Kobo asset uid)")
         return uid

@@ -7,12 +7,16 @@ share a name and eight share their kecamatan's.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
 KODE_KABUPATEN = "61.07"
 NAMA_KABUPATEN = "Kabupaten Bengkayang"
+# Bengkayang's clock (Asia/Pontianak): UTC+7, no daylight saving. Days typed in filters and ages on
+# a visit date are WIB days.
+WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ class Sender:
             self.kick()
 
     def _flush_once(self) -> None:
-        from harvester.client import KoboClient, KoboError
+        from formserver.kobo import KoboClient, KoboError
         from harvester.writeback import flush
 
         url, token = self.settings.require_kobo()

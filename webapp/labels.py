@@ -17,7 +17,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 import xlsforms
-from xlsforms import fields as F
+from surveys import paths as F
 
 log = logging.getLogger(__name__)
 DEFAULT_DIR = Path(xlsforms.__file__).parent

@@ -9,8 +9,8 @@ from flask_babel import lazy_gettext as _l
 
 from registry import kategori, wilayah
 from registry.models import Submission
-from registry.queries import WIB
 from registry.review import ALASAN_DITOLAK
+from registry.wilayah import WIB
 
 STATUS_TEXT = {
     "baru": _l("Baru"),

@@ -29,12 +29,12 @@ from registry.models import (
     User,
 )
 from registry.users import audit
+from surveys import paths as F
 from webapp import background
 from webapp.access import DECIDING, PERSONAL, actor, role_required
 from webapp.db import get_db
 from webapp.labels import describe, labels_for
 from webapp.present import jenis_subjek, nama_kategori, nama_wilayah, status_text
-from xlsforms import fields as F
 
 bp = Blueprint("submissions", __name__, url_prefix="/pengajuan")
 BULK_STATUSES = (STATUS_TERVERIFIKASI, STATUS_DISETUJUI)

@@ -20,7 +20,6 @@ from pyxform.xls2xform import convert
 from xlsforms import workbook
 from xlsforms.issues import FormIssue, WorkbookIndex, from_pyxform, from_validate
 
-FORMS = ("ppks", "psks")
 SOURCE_DIR = Path(__file__).resolve().parent
 DEFAULT_OUT = Path("build/forms")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harvester.client import KoboClient
+from formserver.kobo import KoboClient
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 IMPORT_DONE = ("complete", "error")

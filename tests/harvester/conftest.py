@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from harvester.simulator import KoboSimulator
+from kobo_simulator import KoboSimulator
 
 
 @pytest.fixture

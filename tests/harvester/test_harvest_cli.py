@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from registry import db
 from registry.models import HarvestState, Person, Submission
-from xlsforms import fields as f
+from surveys import paths as f
 
 BABALE = [sys.executable, "-c", "from babale.cli import main; main()"]
 

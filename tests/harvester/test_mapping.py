@@ -24,6 +24,7 @@ from harvester.mapping import (
 from registry import kategori, wilayah
 from registry.db import session_scope
 from registry.models import Household, Person, PsksEntry, Submission
+from surveys import paths as f
 from tests.registry.factories import (
     VISIT,
     make_nik,
@@ -32,7 +33,6 @@ from tests.registry.factories import (
     psks_payload,
     store,
 )
-from xlsforms import fields as f
 
 # A copy of ../shared/kobo/fixtures/data_page_household_welfare.json (a real-format data page).
 FIXTURE = Path(__file__).with_name("fixtures") / "data_page_household_welfare.json"
@@ -470,7 +470,7 @@ def test_a_known_desa_decides_the_kecamatan_used_for_scoping():
     """A household in desa 61.07.01.2001 (Sungai Raya) whose kecamatan was answered wrongly is
     still scoped to Sungai Raya's verifier, and the mismatch is flagged."""
     from harvester.mapping import map_submission
-    from xlsforms import fields as ff
+    from surveys import paths as ff
 
     payload = {
         "_id": 1,

@@ -13,8 +13,8 @@ import pytest
 
 from harvester.mapping import PERSON_COLUMNS
 from harvester.pipeline import Prepared, decode_page, encode_page, prepare
-from harvester.simulator import KoboSimulator
-from xlsforms import fields as f
+from kobo_simulator import KoboSimulator
+from surveys import paths as f
 
 
 def as_written(p: Prepared) -> dict[str, Any]:

@@ -16,9 +16,9 @@ import openpyxl
 import pytest
 import requests
 
-from harvester.simulator import KoboSimulator
+from kobo_simulator import KoboSimulator
 from registry import kategori, wilayah
-from xlsforms import fields as F
+from surveys import paths as F
 
 FIXTURES = Path(__file__).with_name("fixtures")  # copies of shared/kobo/fixtures
 REPO = Path(__file__).resolve().parents[2]
@@ -635,7 +635,7 @@ def test_same_seed_same_data(kobo: KoboSimulator) -> None:
 
 def test_command_line_prints_one_json_line_and_serves() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harvester.simulator", "--port", "0", "--ppks", "30", "--psks", "4"],
+        [sys.executable, "-m", "kobo_simulator", "--port", "0", "--ppks", "30", "--psks", "4"],
         stdout=subprocess.PIPE,
         text=True,
         cwd=REPO,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from harvester.client import KoboClient
+from formserver.kobo import KoboClient
 from harvester.lock import AlreadyRunning, HarvestLease
 from harvester.sync import Harvester
 from registry import db
@@ -26,7 +26,7 @@ from registry.models import (
     Submission,
 )
 from registry.settings import Settings
-from xlsforms import fields as f
+from surveys import paths as f
 
 DATA = "/data/$"  # the data list endpoint, not a single submission
 

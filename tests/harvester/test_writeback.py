@@ -8,15 +8,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from formserver.kobo import KoboClient
 from harvester import writeback
-from harvester.client import KoboClient
 from harvester.lock import HarvestLease
 from registry import review
 from registry.db import session_factory
 from registry.models import OutboxItem, Submission, User
 from tests.webapp import factories as fx
 
-simulator = pytest.importorskip("harvester.simulator", reason="the Kobo simulator is not built yet")
+simulator = pytest.importorskip("kobo_simulator", reason="the Kobo simulator is not built yet")
 
 BULK = "/data/validation_statuses/"
 SINGLE = "/validation_status/"

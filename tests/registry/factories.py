@@ -26,7 +26,7 @@ from registry.models import (
     Submission,
     utcnow,
 )
-from xlsforms import fields as f
+from surveys import paths as f
 
 VISIT = dt.date(2025, 3, 10)
 ASSET = {"ppks": "aPpksTestAsset000000001", "psks": "aPsksTestAsset000000001"}

@@ -9,8 +9,8 @@ from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 from sqlalchemy import inspect
 
+from babale.commands.registry import db, export, stats
 from registry import db as registry_db
-from registry.cli import db, export, stats
 from registry.models import Base
 
 HEAD = ScriptDirectory.from_config(registry_db.alembic_config("sqlite://")).get_current_head()

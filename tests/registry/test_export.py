@@ -11,13 +11,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from babale.commands.registry import export
 from registry import export as registry_export
 from registry import wilayah
-from registry.cli import export
 from registry.db import session_scope
 from registry.models import AuditLog
+from surveys import paths as f
 from tests.registry.factories import member, ppks_payload, psks_payload, random_household, store
-from xlsforms import fields as f
 
 REQUIRED = (
     "kode_kecamatan, kecamatan, kode_desa, desa, alamat, rt, rw, no_kk, nik, nama, jenis_kelamin, "

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from registry import kategori, quality, wilayah
+from surveys import paths as f
 from tests.registry.factories import make_nik, make_no_kk
-from xlsforms import fields as f
 
 ON = dt.date(2025, 3, 10)
 

@@ -8,11 +8,11 @@ import random
 import pytest
 from click.testing import CliRunner
 
-from registry.cli import stats
+from babale.commands.registry import stats
 from registry.db import session_scope
 from registry.models import STATUSES
+from surveys import paths as f
 from tests.registry.factories import ppks_payload, psks_payload, random_household, store
-from xlsforms import fields as f
 
 
 @pytest.fixture

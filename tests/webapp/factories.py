@@ -20,7 +20,7 @@ from registry.models import (
     Submission,
     User,
 )
-from xlsforms import fields as F
+from surveys import paths as F
 
 PASSWORD = "rahasia-uji-123"
 _ids = itertools.count(1000)

@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from registry import kategori, wilayah
 from registry.models import AuditLog, ReviewEvent, Submission
+from surveys import paths as F
 from tests.webapp import factories as fx
 from tests.webapp.conftest import linked_ids
 from webapp.labels import DEFAULT_DIR
 from webapp.present import mask_nik
-from xlsforms import fields as F
 
 
 def test_nik_masked_in_the_list_and_full_on_the_detail(client, auth, world):

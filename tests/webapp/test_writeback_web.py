@@ -16,7 +16,7 @@ from tests.webapp import factories as fx
 from tests.webapp.conftest import make_app
 from webapp import background
 
-simulator = pytest.importorskip("harvester.simulator", reason="the Kobo simulator is not built yet")
+simulator = pytest.importorskip("kobo_simulator", reason="the Kobo simulator is not built yet")
 
 
 @pytest.fixture
@@ -108,8 +108,8 @@ def test_a_kobo_outage_keeps_the_decision_queued(kobo_app, sim, db, caplog):
 def test_a_decision_not_yet_sent_is_dropped_when_the_form_is_edited(sim, database_url, db):
     # Approved while Kobo was down; then the desa corrected the form on Kobo. Nobody has
     # reviewed the new version, so Kobo must not be told it is approved.
+    from formserver.kobo import KoboClient
     from harvester import writeback
-    from harvester.client import KoboClient
     from registry import review
 
     asset = sim.add_asset("ppks")

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from surveys.spec import FORMS
 from tests.xlsforms.engines import Engine
 from tests.xlsforms.xform import XForm
-from xlsforms.build import FORMS, SOURCE_DIR, BuildResult, build_form
+from xlsforms.build import SOURCE_DIR, BuildResult, build_form
 
 
 @pytest.fixture(scope="session")

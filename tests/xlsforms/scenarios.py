@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from registry import wilayah
-from xlsforms import fields as F
+from surveys import paths as F
 
 Step = tuple[str, str]
 

@@ -10,9 +10,10 @@ from openpyxl import load_workbook
 
 from babale.cli import main
 from registry import kategori, wilayah
+from surveys import paths as fields
+from surveys.spec import FORMS
 from tests.xlsforms.xform import XForm
-from xlsforms import fields
-from xlsforms.build import FORMS, BuildResult, build_form, java_missing_reason
+from xlsforms.build import BuildResult, build_form, java_missing_reason
 
 PATHS = {"ppks": fields.PPKS_PATHS, "psks": fields.PSKS_PATHS}
 CANONICAL = {"ppks": fields.PPKS_CANONICAL, "psks": fields.PSKS_CANONICAL}

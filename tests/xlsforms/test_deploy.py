@@ -11,8 +11,8 @@ from click.testing import CliRunner, Result
 
 from babale.cli import main
 from registry import wilayah
+from surveys import paths as fields
 from tests.xlsforms.kobo_double import TOKEN, KoboDouble
-from xlsforms import fields
 
 
 @pytest.fixture()

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from registry import wilayah
+from surveys import paths as F
 from tests.xlsforms import scenarios as S
 from tests.xlsforms.engines import EngineError
 from tests.xlsforms.engines import webforms as wf
 from tests.xlsforms.engines.webforms import WebForms, webforms_missing_reason
-from xlsforms import fields as F
 from xlsforms.build import build_form
 
 

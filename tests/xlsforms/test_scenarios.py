@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from registry import kategori, wilayah
+from surveys import paths as F
 from tests.xlsforms import scenarios as S
 from tests.xlsforms.engines import Engine, Fill, instance_leaves
-from xlsforms import fields as F
 from xlsforms import rules
 
 M = S.member_path

@@ -92,7 +92,7 @@ def deploy_cmd(form_name: str, build_dir: Path) -> None:
     Uses BABALE_KOBO_URL and BABALE_KOBO_TOKEN; updates the asset BABALE_KOBO_ASSET_PPKS or
     BABALE_KOBO_ASSET_PSKS when set, otherwise creates a new one.
     """
-    from harvester.client import KoboClient, KoboError
+    from formserver.kobo import KoboClient, KoboError
     from registry.settings import Settings, SettingsError
     from xlsforms.build import build_form
     from xlsforms.deploy import DeployError, deploy_form

@@ -11,7 +11,7 @@ ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 def make_rng(seed: int | str | None) -> random.Random:
     """A private generator: test data, not secrets (hence no `secrets`)."""
-    return random.Random(seed)  # noqa: S311
+    return random.Random(seed)
 
 
 def short_uid(rng: random.Random, prefix: str, length: int = 21) -> str:

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from harvester.simulator import names as N
-from harvester.simulator.forms import FormSpec
+from kobo_simulator import names as N
+from kobo_simulator.forms import FormSpec
 from registry import kategori, quality, wilayah
-from xlsforms import fields as F
+from surveys import paths as F
 
 T = TypeVar("T")
 WIB_PLUS_7 = dt.timezone(dt.timedelta(hours=7))  # Asia/Pontianak (WIB) has no DST
@@ -262,7 +262,7 @@ class DataGenerator:
     def _petugas_for(self, kode_kec: str) -> list[Petugas]:
         if kode_kec not in self._petugas:
             # Per-kecamatan pool drawn from its own generator: the same team on every run.
-            rng = random.Random(f"{self._seed}:{kode_kec}")  # noqa: S311 - test data
+            rng = random.Random(f"{self._seed}:{kode_kec}")
             nama_kec = wilayah.kecamatan()[kode_kec].nama
             team = []
             for i in range(3):
@@ -723,7 +723,7 @@ BIDANG_UMUM = [
     "korban_bencana",
 ]
 
-# Paths of the forms beyond the contract in xlsforms/fields.py (answered only if the form has them).
+# Paths of the forms beyond the contract in surveys/paths.py (answered only if the form has them).
 JUMLAH_ANGGOTA = "keluarga/jumlah_anggota"
 PERLINDUNGAN_KHUSUS = F.A + "jenis_perlindungan_khusus"
 LUAS_LANTAI = "rumah/luas_lantai"

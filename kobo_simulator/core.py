@@ -6,11 +6,11 @@ import json
 import threading
 from typing import Any
 
-from harvester.simulator.faults import Faults
-from harvester.simulator.forms import project_spec
-from harvester.simulator.imports import ImportTask
-from harvester.simulator.server import LoggedRequest, SimServer
-from harvester.simulator.store import Asset, Store, render
+from kobo_simulator.faults import Faults
+from kobo_simulator.forms import project_spec
+from kobo_simulator.imports import ImportTask
+from kobo_simulator.server import LoggedRequest, SimServer
+from kobo_simulator.store import Asset, Store, render
 
 DEFAULT_TOKEN = "test-token"  # noqa: S105 - the simulator's own fake credential
 DEFAULT_USER = "dinsos_bky"

@@ -1,4 +1,4 @@
-"""`python -m harvester.simulator --port 8765 --ppks 100000 --psks 2000 --seed 1`
+"""`python -m kobo_simulator --port 8765 --ppks 100000 --psks 2000 --seed 1`
 
 Generates the scene, then prints one JSON line (base URL, token, asset uids) once it is ready to
 serve, and serves until interrupted.
@@ -12,11 +12,11 @@ import signal
 import sys
 import threading
 
-from harvester.simulator.core import DEFAULT_TOKEN, KoboSimulator
+from kobo_simulator.core import DEFAULT_TOKEN, KoboSimulator
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harvester.simulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m kobo_simulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--ppks", type=int, default=1000, help="PPKS household submissions")

@@ -21,7 +21,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from harvester.paging import KeysetCursor
+from formserver.paging import KeysetCursor
 from registry import jsonio
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)

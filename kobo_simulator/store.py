@@ -20,12 +20,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harvester.simulator.forms import FormSpec
-from harvester.simulator.generate import DataGenerator, IdentityBook
-from harvester.simulator.ids import hex32, make_rng, short_uid, uuid4
-from harvester.simulator.jpeg import tiny_jpeg
-from harvester.simulator.query import MISSING
-from xlsforms import fields as F
+from kobo_simulator.forms import FormSpec
+from kobo_simulator.generate import DataGenerator, IdentityBook
+from kobo_simulator.ids import hex32, make_rng, short_uid, uuid4
+from kobo_simulator.jpeg import tiny_jpeg
+from kobo_simulator.query import MISSING
+from surveys import paths as F
 
 VALIDATION_LABELS = {
     "validation_status_approved": "Approved",

@@ -4,7 +4,7 @@ Read from the project's own XLSForms (`xlsforms/ppks.xlsx`, `psks.xlsx`) when th
 any uploaded XLSForm (imports). The kecamatan, desa and category lists are filled from registry
 data, as `babale forms build` does, so generated answers use exactly the codes the built form
 offers. Without the xlsx (a fresh checkout mid-build) a minimal form made from
-`xlsforms/fields.py` stands in, so the simulator still serves every contract path.
+`surveys/paths.py` stands in, so the simulator still serves every contract path.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import Any
 
 from pyxform.xls2xform import get_xlsform
 
-from harvester.simulator.ids import kuid
+from kobo_simulator.ids import kuid
 from registry import kategori, wilayah
-from xlsforms import fields as F
+from surveys import paths as F
 
 GROUP_TYPES = ("begin group", "begin repeat", "begin loop")
 END_TYPES = ("end group", "end repeat", "end loop")

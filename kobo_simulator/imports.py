@@ -18,13 +18,13 @@ from urllib.parse import parse_qs
 
 from pyxform.xls2xform import convert
 
-from harvester.simulator.api import Request, Response, json_response, not_found, to_bool
-from harvester.simulator.forms import FormSpec, spec_from_xlsx
-from harvester.simulator.ids import short_uid
-from xlsforms import fields as F
+from kobo_simulator.api import Request, Response, json_response, not_found, to_bool
+from kobo_simulator.forms import FormSpec, spec_from_xlsx
+from kobo_simulator.ids import short_uid
+from surveys import paths as F
 
 if TYPE_CHECKING:
-    from harvester.simulator.core import KoboSimulator
+    from kobo_simulator.core import KoboSimulator
 
 ASSET_URL = re.compile(r"/api/v2/assets/(?P<uid>[^/]+)/?")
 

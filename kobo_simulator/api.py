@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-from harvester.simulator import query as Q
-from harvester.simulator.store import (
+from kobo_simulator import query as Q
+from kobo_simulator.store import (
     FAST_FIELDS,
     VALIDATION_LABELS,
     Asset,
@@ -26,7 +26,7 @@ from harvester.simulator.store import (
 )
 
 if TYPE_CHECKING:
-    from harvester.simulator.core import KoboSimulator
+    from kobo_simulator.core import KoboSimulator
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -685,7 +685,7 @@ def handle(sim: KoboSimulator, req: Request) -> Response:
 
 
 def _dispatch(sim: KoboSimulator, req: Request, name: str, args: dict[str, str]) -> Response:
-    from harvester.simulator import imports
+    from kobo_simulator import imports
 
     if name == "assets":
         return assets_list(sim, req)

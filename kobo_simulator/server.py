@@ -13,11 +13,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from harvester.simulator import api
-from harvester.simulator.faults import Fault
+from kobo_simulator import api
+from kobo_simulator.faults import Fault
 
 if TYPE_CHECKING:
-    from harvester.simulator.core import KoboSimulator
+    from kobo_simulator.core import KoboSimulator
 
 REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
            504: "Gateway Timeout"}  # fmt: skip

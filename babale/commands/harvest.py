@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from registry.models import FORMS
+from surveys.spec import FORMS
 
 
 def _forms(settings: object, form: str | None) -> list[str]:

@@ -2,13 +2,13 @@
 
 `KoboSimulator` serves assets, paged data with query/sort/fields, edits, deletes, validation
 statuses, attachments, imports and deployments on 127.0.0.1, with switchable faults, in the exact
-format of shared/kobo/API.md. Run it from the command line with `python -m harvester.simulator`.
+format of shared/kobo/API.md. Run it from the command line with `python -m kobo_simulator`.
 """
 
-from harvester.simulator.core import DEFAULT_TOKEN, DEFAULT_USER, KoboSimulator
-from harvester.simulator.faults import Fault, Faults
-from harvester.simulator.server import LoggedRequest
-from harvester.simulator.store import VALIDATION_LABELS
+from kobo_simulator.core import DEFAULT_TOKEN, DEFAULT_USER, KoboSimulator
+from kobo_simulator.faults import Fault, Faults
+from kobo_simulator.server import LoggedRequest
+from kobo_simulator.store import VALIDATION_LABELS
 
 __all__ = [
     "DEFAULT_TOKEN",

@@ -1,4 +1,4 @@
-"""`babale db ...`, `babale stats`, `babale export ...` (users: registry/users_cli.py)"""
+"""`babale db ...`, `babale stats`, `babale export ...` (users: babale/commands/users.py)"""
 
 from __future__ import annotations
 

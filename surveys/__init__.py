@@ -1,0 +1,1 @@
+"""The two surveys' definitions, read by every layer: the bottom of the stack."""
