@@ -9,10 +9,10 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
+from kobo_simulator import imports
 from kobo_simulator import query as Q
 from kobo_simulator.store import (
     FAST_FIELDS,
@@ -20,52 +20,24 @@ from kobo_simulator.store import (
     Asset,
     NotFound,
     Record,
+    Store,
     attachment_json,
     fast_field,
     render,
 )
-
-if TYPE_CHECKING:
-    from kobo_simulator.core import KoboSimulator
+from kobo_simulator.wire import (
+    BadRequest,
+    Request,
+    Response,
+    body_data,
+    dumps,
+    json_response,
+    not_found,
+    to_bool,
+)
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-@dataclass
-class Request:
-    method: str
-    path: str  # without the query string, `.json` suffix removed
-    query: dict[str, str]  # last value of each parameter, like Django's QueryDict.dict()
-    url: str  # absolute URL as the client asked for it (for next/previous links)
-    base: str  # scheme://host of the request
-    headers: dict[str, str]  # lower-case names
-    body: bytes = b""
-    username: str = ""
-
-
-@dataclass
-class Response:
-    status: int
-    body: bytes = b""
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def json_response(status: int, data: Any, **headers: str) -> Response:
-    return Response(status, _DUMPS(data).encode(), headers=dict(headers))
-
-
-def not_found() -> Response:
-    return json_response(404, {"detail": "Not found."})
-
-
-class BadRequest(Exception):
-    def __init__(self, data: Any, status: int = 400) -> None:
-        super().__init__(str(data))
-        self.data = data
-        self.status = status
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -114,28 +86,6 @@ def page_links(url: str, count: int, start: int, limit: int) -> tuple[str | None
     return nxt, prev
 
 
-def body_data(req: Request) -> dict[str, Any]:
-    """A JSON or form-encoded request body as a dict (DRF accepts both)."""
-    if not req.body:
-        return {}
-    ctype = req.headers.get("content-type", "")
-    if "application/x-www-form-urlencoded" in ctype:
-        return {k: v[-1] for k, v in parse_qs(req.body.decode(), keep_blank_values=True).items()}
-    try:
-        data = json.loads(req.body)
-    except ValueError:
-        raise BadRequest({"detail": "JSON parse error - Expecting value"}) from None
-    if not isinstance(data, dict):
-        raise BadRequest({"non_field_errors": ["Invalid data. Expected a dictionary."]})
-    return data
-
-
-def to_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes", "on")
-    return bool(value)
-
-
 # --- assets -----------------------------------------------------------------------------------
 
 
@@ -164,10 +114,10 @@ def summary(asset: Asset) -> dict[str, Any]:
     }
 
 
-def asset_json(sim: KoboSimulator, base: str, asset: Asset, *, detail: bool) -> dict[str, Any]:
+def asset_json(store: Store, base: str, asset: Asset, *, detail: bool) -> dict[str, Any]:
     """AssetSerializer (detail) or AssetListSerializer (list) fields, as in the fixture."""
     url = f"{base}/api/v2/assets/{asset.uid}/"
-    last = sim.store.last_submission_time(asset)
+    last = store.last_submission_time(asset)
     out: dict[str, Any] = {
         "url": url,
         "owner": f"{base}/api/v2/users/{asset.owner}/",
@@ -256,10 +206,10 @@ def _q_matches(asset: Asset, q: str) -> bool:
     return False
 
 
-def assets_list(sim: KoboSimulator, req: Request) -> Response:
+def assets_list(store: Store, req: Request) -> Response:
     limit, start = _limit_start(req, default=DEFAULT_LIMIT)
-    with sim.store.lock:
-        assets = list(sim.store.assets.values())
+    with store.lock:
+        assets = list(store.assets.values())
     if "q" in req.query:
         assets = [a for a in assets if _q_matches(a, req.query["q"])]
     page = assets[start : start + limit]
@@ -270,7 +220,7 @@ def assets_list(sim: KoboSimulator, req: Request) -> Response:
             "count": len(assets),
             "next": nxt,
             "previous": prev,
-            "results": [asset_json(sim, req.base, a, detail=False) for a in page],
+            "results": [asset_json(store, req.base, a, detail=False) for a in page],
         },
     )
 
@@ -289,19 +239,19 @@ def _limit_start(req: Request, *, default: int) -> tuple[int, int]:
     return limit, start
 
 
-def asset_detail(sim: KoboSimulator, req: Request, asset: Asset) -> Response:
-    return json_response(200, asset_json(sim, req.base, asset, detail=True))
+def asset_detail(store: Store, req: Request, asset: Asset) -> Response:
+    return json_response(200, asset_json(store, req.base, asset, detail=True))
 
 
 # --- deployment -------------------------------------------------------------------------------
 
 
-def _deployment_body(sim: KoboSimulator, req: Request, asset: Asset) -> dict[str, Any]:
+def _deployment_body(store: Store, req: Request, asset: Asset) -> dict[str, Any]:
     return {
         "backend": "openrosa",
         "active": asset.active,
         "version_id": asset.deployed_version_id,
-        "asset": asset_json(sim, req.base, asset, detail=True),
+        "asset": asset_json(store, req.base, asset, detail=True),
     }
 
 
@@ -310,11 +260,11 @@ def _version_mismatch() -> Response:
     return Response(500, b"<h1>Server Error (500)</h1>", "text/html; charset=utf-8")
 
 
-def deployment(sim: KoboSimulator, req: Request, asset: Asset) -> Response:
+def deployment(store: Store, req: Request, asset: Asset) -> Response:
     if req.method == "GET":
         if not asset.has_deployment:
             return not_found()
-        return json_response(200, _deployment_body(sim, req, asset))
+        return json_response(200, _deployment_body(store, req, asset))
     data = body_data(req)
     if asset.asset_type != "survey":
         return json_response(
@@ -326,19 +276,19 @@ def deployment(sim: KoboSimulator, req: Request, asset: Asset) -> Response:
             return json_response(405, {"detail": "Use PATCH to update an existing deployment"})
         if "version_id" in data and str(data["version_id"]) != asset.version_id:
             return _version_mismatch()
-        sim.store.deploy(asset, active=to_bool(data.get("active", False)))
-        return json_response(200, _deployment_body(sim, req, asset))
+        store.deploy(asset, active=to_bool(data.get("active", False)))
+        return json_response(200, _deployment_body(store, req, asset))
     # PATCH
     if not asset.has_deployment:
         return json_response(405, {"detail": "Use POST to create a new deployment"})
     if set(data) == {"active"}:
-        with sim.store.lock:
+        with store.lock:
             asset.active = to_bool(data["active"])  # archive / unarchive only
-        return json_response(200, _deployment_body(sim, req, asset))
+        return json_response(200, _deployment_body(store, req, asset))
     if "version_id" in data and str(data["version_id"]) != asset.version_id:
         return _version_mismatch()
-    sim.store.deploy(asset, active=to_bool(data.get("active", asset.active)))
-    return json_response(200, _deployment_body(sim, req, asset))
+    store.deploy(asset, active=to_bool(data.get("active", asset.active)))
+    return json_response(200, _deployment_body(store, req, asset))
 
 
 # --- data list --------------------------------------------------------------------------------
@@ -353,7 +303,7 @@ def _json_param(req: Request, name: str, default: Any) -> Any:
         raise BadRequest({name: "Value must be valid JSON."}) from None
 
 
-def data_list(sim: KoboSimulator, req: Request, asset: Asset) -> Response:
+def data_list(store: Store, req: Request, asset: Asset) -> Response:
     """GET .../data/: limit/start/query/sort/fields as kpi validates them, in kpi's order."""
     if "limit" in req.query:
         try:
@@ -377,20 +327,20 @@ def data_list(sim: KoboSimulator, req: Request, asset: Asset) -> Response:
         raise BadRequest({"start": "A positive integer is required."}) from None
     fields = _json_param(req, "fields", [])
     try:
-        count, rows = select(sim, req.base, asset, mongo_query, sort, fields, start, limit)
+        count, rows = select(store, req.base, asset, mongo_query, sort, fields, start, limit)
     except Q.QueryError as exc:
         raise BadRequest([str(exc)]) from None
     nxt, prev = page_links(req.url, count, start, limit)
     head = b'{"count":%d,"next":%s,"previous":%s,"results":[' % (
         count,
-        _DUMPS(nxt).encode(),
-        _DUMPS(prev).encode(),
+        dumps(nxt).encode(),
+        dumps(prev).encode(),
     )
     return Response(200, head + b",".join(rows) + b"]}")
 
 
 def select(
-    sim: KoboSimulator,
+    store: Store,
     base: str,
     asset: Asset,
     mongo_query: Any,
@@ -407,7 +357,6 @@ def select(
     if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
         raise Q.QueryError("Unsupported query")
     lo, hi, only_id = Q.id_bounds(mongo_query)
-    store = sim.store
     by_id = order in ([], [("_id", 1)], [("_id", -1)])
     with store.lock:
         ids = asset.ids
@@ -463,7 +412,7 @@ def _project(base: str, asset: Asset, record: Record, fields: list[str]) -> byte
                 value = fast_field(asset, record, key)
                 if value is not Q.MISSING:
                     doc[key] = value
-        return _DUMPS(doc).encode()
+        return dumps(doc).encode()
     full = json.loads(render(base, asset, record))
     out = {k: v for k, v in full.items() if k in wanted}
     for key in wanted:  # `_validation_status.uid`: a sub-document projection
@@ -471,39 +420,39 @@ def _project(base: str, asset: Asset, record: Record, fields: list[str]) -> byte
             top, sub = key.split(".", 1)
             if isinstance(full[top], dict) and sub in full[top]:
                 out.setdefault(top, {})[sub] = full[top][sub]
-    return _DUMPS(out).encode()
+    return dumps(out).encode()
 
 
 # --- one submission ---------------------------------------------------------------------------
 
 
-def _record(sim: KoboSimulator, asset: Asset, ident: str) -> Record:
+def _record(store: Store, asset: Asset, ident: str) -> Record:
     """By `_id` or rootUuid (the current `_uuid` works too, as on attachments)."""
     try:
-        return sim.store.find(asset, ident)
+        return store.find(asset, ident)
     except NotFound:
         raise BadRequest({"detail": "Not found."}, 404) from None
 
 
-def data_detail(sim: KoboSimulator, req: Request, asset: Asset, ident: str) -> Response:
-    record = _record(sim, asset, ident)
+def data_detail(store: Store, req: Request, asset: Asset, ident: str) -> Response:
+    record = _record(store, asset, ident)
     if req.method == "DELETE":
-        sim.store.delete(asset, record.id)
+        store.delete(asset, record.id)
         return Response(204)
     return Response(200, render(req.base, asset, record))
 
 
-def validation_status(sim: KoboSimulator, req: Request, asset: Asset, ident: str) -> Response:
-    record = _record(sim, asset, ident)
+def validation_status(store: Store, req: Request, asset: Asset, ident: str) -> Response:
+    record = _record(store, asset, ident)
     if req.method == "GET":
         return json_response(200, record.validation)
     if req.method == "DELETE":
-        sim.store.set_validation(asset, record.id, None, req.username)
+        store.set_validation(asset, record.id, None, req.username)
         return Response(204)
     uid = body_data(req).get("validation_status.uid")
     if uid not in VALIDATION_LABELS:
         return json_response(400, {"detail": f"Invalid validation status: `{uid}`"})
-    return json_response(200, sim.store.set_validation(asset, record.id, uid, req.username))
+    return json_response(200, store.set_validation(asset, record.id, uid, req.username))
 
 
 def _bulk_payload(req: Request, *, need_status: bool) -> dict[str, Any]:
@@ -541,10 +490,10 @@ def _bulk_payload(req: Request, *, need_status: bool) -> dict[str, Any]:
     return payload
 
 
-def _bulk_targets(sim: KoboSimulator, asset: Asset, payload: dict[str, Any]) -> list[int]:
+def _bulk_targets(store: Store, asset: Asset, payload: dict[str, Any]) -> list[int]:
     if "submission_ids" in payload:
         ids = payload["submission_ids"]
-        with sim.store.lock:
+        with store.lock:
             if any(i not in asset.records for i in ids):
                 raise BadRequest({"detail": "One or more submission ids are invalid"})
         return list(ids)
@@ -553,28 +502,28 @@ def _bulk_targets(sim: KoboSimulator, asset: Asset, payload: dict[str, Any]) -> 
             predicate = Q.compile_query(payload["query"])
         except Q.QueryError as exc:
             raise BadRequest([str(exc)]) from None
-        with sim.store.lock:
+        with store.lock:
             records = [asset.records[i] for i in asset.ids]
         return [r.id for r in records if predicate(_getter(asset, r))]
-    with sim.store.lock:
+    with store.lock:
         return list(asset.ids)
 
 
-def validation_statuses(sim: KoboSimulator, req: Request, asset: Asset) -> Response:
+def validation_statuses(store: Store, req: Request, asset: Asset) -> Response:
     """Bulk PATCH/DELETE. As in kpi, an unknown uid is not refused: it writes `{}` everywhere."""
     payload = _bulk_payload(req, need_status=True)
-    targets = _bulk_targets(sim, asset, payload)
+    targets = _bulk_targets(store, asset, payload)
     uid = payload.get("validation_status.uid")
-    with sim.store.lock:
+    with store.lock:
         for record_id in targets:
-            sim.store.set_validation(asset, record_id, uid, req.username)
+            store.set_validation(asset, record_id, uid, req.username)
     return json_response(200, {"detail": f"{len(targets)} submissions have been updated"})
 
 
-def bulk_delete(sim: KoboSimulator, req: Request, asset: Asset) -> Response:
+def bulk_delete(store: Store, req: Request, asset: Asset) -> Response:
     payload = _bulk_payload(req, need_status=False)
-    targets = _bulk_targets(sim, asset, payload)
-    deleted = sum(sim.store.delete(asset, i) for i in targets)
+    targets = _bulk_targets(store, asset, payload)
+    deleted = sum(store.delete(asset, i) for i in targets)
     return json_response(200, {"detail": f"{deleted} submissions have been deleted"})
 
 
@@ -582,9 +531,9 @@ def bulk_delete(sim: KoboSimulator, req: Request, asset: Asset) -> Response:
 
 
 def attachment(
-    sim: KoboSimulator, req: Request, asset: Asset, ident: str, att_id: str | None
+    store: Store, req: Request, asset: Asset, ident: str, att_id: str | None
 ) -> Response:
-    record = _record(sim, asset, ident)
+    record = _record(store, asset, ident)
     if att_id is None:  # .../attachments/?xpath=<question xpath>
         xpath = req.query.get("xpath")
         found = next((a for a in record.attachments if xpath and a.question_xpath == xpath), None)
@@ -592,7 +541,7 @@ def attachment(
         found = next((a for a in record.attachments if a.uid == att_id), None)
     if found is None or found.is_deleted:
         return not_found()
-    return Response(200, sim.store.file_bytes(asset, record, found), found.mimetype)
+    return Response(200, store.file_bytes(asset, record, found), found.mimetype)
 
 
 # --- routing ----------------------------------------------------------------------------------
@@ -633,7 +582,7 @@ def route(path: str) -> tuple[str, frozenset[str], dict[str, str]] | None:
     return None
 
 
-def authenticate(sim: KoboSimulator, req: Request) -> Response | None:
+def authenticate(store: Store, req: Request) -> Response | None:
     """DRF TokenAuthentication: `Authorization: Token <key>`; 401 otherwise."""
     header = req.headers.get("authorization", "")
     parts = header.split()
@@ -649,14 +598,14 @@ def authenticate(sim: KoboSimulator, req: Request) -> Response | None:
             {"detail": "Invalid token header. No credentials provided."},
             **{"WWW-Authenticate": "Token"},
         )
-    username = sim.tokens.get(parts[1])
+    username = store.tokens.get(parts[1])
     if username is None:
         return json_response(401, {"detail": "Invalid token."}, **{"WWW-Authenticate": "Token"})
     req.username = username
     return None
 
 
-def handle(sim: KoboSimulator, req: Request) -> Response:
+def handle(store: Store, req: Request) -> Response:
     found = route(req.path)
     if found is None:
         if not req.path.endswith("/") and route(req.path + "/") is not None:
@@ -675,42 +624,40 @@ def handle(sim: KoboSimulator, req: Request) -> Response:
     fmt = req.query.get("format", "json")
     if fmt != "json":
         return json_response(404, {"detail": "Not found."})
-    denied = authenticate(sim, req)
+    denied = authenticate(store, req)
     if denied is not None:
         return denied
     try:
-        return _dispatch(sim, req, name, args)
+        return _dispatch(store, req, name, args)
     except BadRequest as exc:
         return json_response(exc.status, exc.data)
 
 
-def _dispatch(sim: KoboSimulator, req: Request, name: str, args: dict[str, str]) -> Response:
-    from kobo_simulator import imports
-
+def _dispatch(store: Store, req: Request, name: str, args: dict[str, str]) -> Response:
     if name == "assets":
-        return assets_list(sim, req)
+        return assets_list(store, req)
     if name == "imports":
-        return imports.create(sim, req)
+        return imports.create(store, req)
     if name == "import":
-        return imports.detail(sim, req, args["uid"])
+        return imports.detail(store, req, args["uid"])
     try:
-        asset = sim.store.asset(args["uid"])
+        asset = store.asset(args["uid"])
     except NotFound:
         return not_found()
     if name == "asset":
-        return asset_detail(sim, req, asset)
+        return asset_detail(store, req, asset)
     if name == "deployment":
-        return deployment(sim, req, asset)
+        return deployment(store, req, asset)
     if not asset.has_deployment:
         return json_response(400, {"detail": "The specified asset has not been deployed"})
     if name == "data":
-        return data_list(sim, req, asset)
+        return data_list(store, req, asset)
     if name == "bulk":
-        return bulk_delete(sim, req, asset)
+        return bulk_delete(store, req, asset)
     if name == "statuses":
-        return validation_statuses(sim, req, asset)
+        return validation_statuses(store, req, asset)
     if name == "submission":
-        return data_detail(sim, req, asset, args["id"])
+        return data_detail(store, req, asset, args["id"])
     if name == "status":
-        return validation_status(sim, req, asset, args["id"])
-    return attachment(sim, req, asset, args["id"], args.get("att"))
+        return validation_status(store, req, asset, args["id"])
+    return attachment(store, req, asset, args["id"], args.get("att"))

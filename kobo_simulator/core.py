@@ -1,4 +1,8 @@
-"""KoboSimulator: a Kobo API v2 server on 127.0.0.1 with a Python API to arrange a scene."""
+"""KoboSimulator: a Kobo API v2 server on 127.0.0.1 with a Python API to arrange a scene.
+
+The wiring on top of the stack: the store (state), the faults, the request log and the socket
+server; the endpoints themselves know only the store (api.py, imports.py).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,8 @@ from typing import Any
 
 from kobo_simulator.faults import Faults
 from kobo_simulator.forms import project_spec
-from kobo_simulator.imports import ImportTask
-from kobo_simulator.server import LoggedRequest, SimServer
-from kobo_simulator.store import Asset, Store, render
+from kobo_simulator.server import LoggedRequest, RequestLog, SimServer
+from kobo_simulator.store import Asset, ImportTask, Store, render
 
 DEFAULT_TOKEN = "test-token"  # noqa: S105 - the simulator's own fake credential
 DEFAULT_USER = "dinsos_bky"
@@ -40,13 +43,9 @@ class KoboSimulator:
         self.host = host
         self.port = port
         self.store = Store(seed)
+        self.store.tokens[token] = username
         self.faults = Faults()
-        self.tokens: dict[str, str] = {token: username}
-        self.imports: dict[str, ImportTask] = {}
-        self.import_polls = 0  # GETs of an import that still answer "processing"
-        self.errors: list[str] = []  # tracebacks of requests the simulator failed on (its bugs)
-        self._log: list[LoggedRequest] = []
-        self._log_lock = threading.Lock()
+        self._log = RequestLog()
         self._server: SimServer | None = None
         self._thread: threading.Thread | None = None
         self._base_url: str | None = None
@@ -57,7 +56,7 @@ class KoboSimulator:
         """Listen (port 0 picks a free one) and serve in a thread; return the base URL."""
         if self._server is not None:
             return self.base_url
-        self._server = SimServer((self.host, self.port), self)
+        self._server = SimServer((self.host, self.port), self.store, self.faults, self._log)
         self.port = self._server.server_address[1]
         self._base_url = f"http://{self.host}:{self.port}"
         self._thread = threading.Thread(
@@ -97,6 +96,42 @@ class KoboSimulator:
     def token(self) -> str:
         """The first valid token (by default "test-token" for user dinsos_bky)."""
         return next(iter(self.tokens))
+
+    @property
+    def tokens(self) -> dict[str, str]:
+        """Valid API tokens -> username; add one to let a second user in."""
+        return self.store.tokens
+
+    @property
+    def errors(self) -> list[str]:
+        """Tracebacks of requests the simulator itself failed on (its bugs)."""
+        return self._log.errors
+
+    # --- the import worker ------------------------------------------------------------------
+
+    @property
+    def imports(self) -> dict[str, ImportTask]:
+        """Every import task so far, by uid (what was sent in `data`, what it reported)."""
+        return self.store.imports
+
+    @property
+    def import_polls(self) -> int:
+        """How many GETs of a new import still answer "processing" (default 0)."""
+        return self.store.import_polls
+
+    @import_polls.setter
+    def import_polls(self, polls: int) -> None:
+        self.store.import_polls = polls
+
+    @property
+    def import_error(self) -> str | None:
+        """When set, every import ends in status "error" with this message (as PyXFormError),
+        as when Kobo's importer refuses a form ours accepted; None (default) imports normally."""
+        return self.store.import_error
+
+    @import_error.setter
+    def import_error(self, message: str | None) -> None:
+        self.store.import_error = message
 
     # --- arranging a scene ------------------------------------------------------------------
 
@@ -192,17 +227,10 @@ class KoboSimulator:
 
     # --- request log ------------------------------------------------------------------------
 
-    def _log_request(self, method: str, path: str, query: dict[str, str]) -> LoggedRequest:
-        entry = LoggedRequest(method, path, query)
-        with self._log_lock:
-            self._log.append(entry)
-        return entry
-
     @property
     def requests(self) -> list[LoggedRequest]:
         """Every request received so far: method, path, query, status, fault."""
-        with self._log_lock:
-            return list(self._log)
+        return self._log.entries
 
     def request_count(self, path: str | None = None, method: str | None = None) -> int:
         """How many requests had `path` in their path (and this method)."""
@@ -213,5 +241,4 @@ class KoboSimulator:
         )
 
     def clear_requests(self) -> None:
-        with self._log_lock:
-            self._log.clear()
+        self._log.clear()

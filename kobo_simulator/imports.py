@@ -1,41 +1,34 @@
 """`/api/v2/imports/`: upload an XLSForm to create an asset or replace one's content (API.md §7).
 
 The uploaded workbook really goes through pyxform, so a broken form ends as an import with status
-`error` and pyxform's message, as on Kobo.
+`error` and pyxform's message. As in kpi's ImportExportTask.run, whatever the import raises becomes
+`messages = {"error_type": <exception class>, "error": <message>}`.
 """
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import email.parser
 import email.policy
 import json
 import re
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs
 
+from pyxform.errors import PyXFormError
 from pyxform.xls2xform import convert
 
-from kobo_simulator.api import Request, Response, json_response, not_found, to_bool
 from kobo_simulator.forms import FormSpec, spec_from_xlsx
 from kobo_simulator.ids import short_uid
+from kobo_simulator.store import Asset, ImportTask, Store
+from kobo_simulator.wire import Request, Response, json_response, not_found
 from surveys import paths as F
-
-if TYPE_CHECKING:
-    from kobo_simulator.core import KoboSimulator
 
 ASSET_URL = re.compile(r"/api/v2/assets/(?P<uid>[^/]+)/?")
 
 
-@dataclass
-class ImportTask:
-    uid: str
-    created_at: dt.datetime
-    status: str = "processing"
-    messages: dict[str, Any] = field(default_factory=dict)
-    polls: int = 0  # GETs answered so far
+class DoesNotExist(LookupError):
+    """Django's Model.DoesNotExist, which kpi raises for a `destination` that names no asset."""
 
 
 def parse_form(req: Request) -> dict[str, tuple[str | None, bytes]]:
@@ -98,52 +91,54 @@ def _summary(spec: FormSpec) -> dict[str, Any]:
     }
 
 
-def _process(sim: KoboSimulator, task: ImportTask, req: Request) -> None:
-    form = parse_form(req)
+def _destination(store: Store, url: str | None) -> Asset | None:
+    if not url:
+        return None
+    match = ASSET_URL.search(url)
+    asset = store.assets.get(match.group("uid")) if match else None
+    if asset is None:
+        raise DoesNotExist("Asset matching query does not exist.")
+    return asset
+
+
+def _upload(form: dict[str, tuple[str | None, bytes]]) -> tuple[str | None, bytes]:
+    if "base64Encoded" in form:
+        encoded = form["base64Encoded"][1].decode().split(",", 1)[-1].removeprefix("base64:")
+        return None, base64.b64decode(encoded)
+    if "file" in form:
+        return form["file"]
+    if "url" in form:
+        raise ValueError("the simulator cannot fetch `url` imports; upload the file instead")
+    raise ValueError("ImportTask data must contain `base64Encoded`, `url`, or `single_xls_url`")
+
+
+def _process(store: Store, task: ImportTask, form: dict[str, tuple[str | None, bytes]]) -> None:
     try:
-        if "file" in form:
-            filename, data = form["file"]
-        elif "base64Encoded" in form:
-            encoded = form["base64Encoded"][1].decode().split(",", 1)[-1].removeprefix("base64:")
-            filename, data = None, base64.b64decode(encoded)
-        elif "url" in form:
-            raise ValueError("the simulator cannot fetch `url` imports; upload the file instead")
-        else:
-            raise ValueError("no `file`, `url` or `base64Encoded` given")
-        convert(data)  # pyxform's verdict on the workbook, as kpi gets it
-        spec = spec_from_xlsx(data, title="", rng=sim.store.rng, fill_registry=False)
+        destination = _destination(store, task.data["destination"])
+        filename, data = _upload(form)
+        if store.import_error is not None:
+            raise PyXFormError(store.import_error)  # the scene: Kobo's importer refuses it
+        convert(data)  # pyxform's verdict on the workbook
+        spec = spec_from_xlsx(data, title="", rng=store.rng, fill_registry=False)
     except Exception as exc:  # pyxform raises several kinds for a bad workbook
         task.status, task.messages = "error", {"error": str(exc), "error_type": type(exc).__name__}
         return
-    library = to_bool(form["library"][1].decode()) if "library" in form else True
-    name = spec.title or (form["name"][1].decode() if "name" in form else None)
+    name = spec.title or task.data["filename"]
     if not name and filename:
         name = filename.rsplit(".", 1)[0]
-    store = sim.store
-    if "destination" in form:
-        match = ASSET_URL.search(form["destination"][1].decode())
-        asset = store.assets.get(match.group("uid")) if match else None
-        if asset is None:
-            task.status, task.messages = (
-                "error",
-                {
-                    "error": "destination asset not found",
-                    "error_type": "Http404",
-                },
-            )
-            return
-        store.new_version(asset, spec)
+    if destination is not None:
+        store.new_version(destination, spec)
         if name:
-            asset.name = name
-        key = "updated"
+            destination.name = name
+        asset, key = destination, "updated"
     else:
         asset = store.add_asset(
             spec,
             detect_form(spec),
             uid=None,
-            owner=req.username,
+            owner=task.owner,
             name=name or "Untitled",
-            asset_type="block" if library else "survey",
+            asset_type="block" if task.data["library"] else "survey",
             deployed=False,
         )
         key = "created"
@@ -160,24 +155,42 @@ def _process(sim: KoboSimulator, task: ImportTask, req: Request) -> None:
     }
 
 
-def create(sim: KoboSimulator, req: Request) -> Response:
+def _task_data(form: dict[str, tuple[str | None, bytes]]) -> dict[str, Any]:
+    """What kpi's ImportTaskViewSet.create keeps: `library` is true unless sent as "false",
+    the filename comes from `name` (not from the file)."""
+
+    def text(key: str) -> str | None:
+        return form[key][1].decode() if key in form else None
+
+    return {
+        "library": text("library") != "false",
+        "filename": text("name"),
+        "destination": text("destination"),
+        "desired_type": text("desired_type"),
+    }
+
+
+def create(store: Store, req: Request) -> Response:
     """POST /api/v2/imports/ -> 201 processing (the work is done now; GET reports it)."""
-    with sim.store.lock:
-        task = ImportTask(short_uid(sim.store.rng, "i"), sim.store.tick_asset_clock())
-        _process(sim, task, req)
-        sim.imports[task.uid] = task
+    form = parse_form(req)
+    with store.lock:
+        task = ImportTask(
+            short_uid(store.rng, "i"), store.tick_asset_clock(), req.username, _task_data(form)
+        )
+        _process(store, task, form)
+        store.imports[task.uid] = task
     return json_response(
         201,
         {"uid": task.uid, "url": f"{req.base}/api/v2/imports/{task.uid}/", "status": "processing"},
     )
 
 
-def detail(sim: KoboSimulator, req: Request, uid: str) -> Response:
-    task = sim.imports.get(uid)
+def detail(store: Store, req: Request, uid: str) -> Response:
+    task = store.imports.get(uid)
     if task is None:
         return not_found()
     task.polls += 1
-    status = "processing" if task.polls <= sim.import_polls else task.status
+    status = "processing" if task.polls <= store.import_polls else task.status
     return json_response(
         200,
         {

@@ -1,5 +1,5 @@
 """HTTP plumbing: a threading HTTP/1.1 server (standard library) that logs, applies faults, and
-hands each request to `api.handle`."""
+hands each request to `api.handle` with the store it serves."""
 
 from __future__ import annotations
 
@@ -10,14 +10,13 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from kobo_simulator import api
-from kobo_simulator.faults import Fault
-
-if TYPE_CHECKING:
-    from kobo_simulator.core import KoboSimulator
+from kobo_simulator.faults import Fault, Faults
+from kobo_simulator.store import Store
+from kobo_simulator.wire import Request, Response, json_response
 
 REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
            504: "Gateway Timeout"}  # fmt: skip
@@ -33,25 +32,55 @@ class LoggedRequest:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class RequestLog:
+    """Every request received (thread-safe), and the tracebacks of those the simulator itself
+    failed on (its bugs, which a test should see)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[LoggedRequest] = []
+        self.errors: list[str] = []
+
+    def add(self, method: str, path: str, query: dict[str, str]) -> LoggedRequest:
+        entry = LoggedRequest(method, path, query)
+        with self._lock:
+            self._entries.append(entry)
+        return entry
+
+    @property
+    def entries(self) -> list[LoggedRequest]:
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
 class SimServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, address: tuple[str, int], sim: KoboSimulator) -> None:
-        self.sim = sim
+    def __init__(
+        self, address: tuple[str, int], store: Store, faults: Faults, log: RequestLog
+    ) -> None:
+        self.store = store
+        self.faults = faults
+        self.log = log
         self.stopping = threading.Event()
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         super().__init__(address, Handler)
+        self.authority = f"{address[0]}:{self.server_address[1]}"  # the Host of a bare request
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hung up (timeouts, resets, a stopping server) is no error of ours;
-        anything else is kept in `sim.errors` instead of being printed."""
+        anything else is kept in the log's `errors` instead of being printed."""
         exc = sys.exc_info()[1]
         if isinstance(exc, ConnectionError | TimeoutError | OSError):
             return
-        self.sim.errors.append(traceback.format_exc())
+        self.log.errors.append(traceback.format_exc())
 
     def close_connections(self) -> None:
         with self.connections_lock:
@@ -119,13 +148,13 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _serve(self) -> None:
-        sim = self.server.sim
+        server = self.server
         split = urlsplit(self.path)
         path = unquote(split.path)
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         body = self._read_body()
-        entry = sim._log_request(self.command, path, query)
-        fault = sim.faults.take(self.command, path)
+        entry = server.log.add(self.command, path, query)
+        fault = server.faults.take(self.command, path)
         if fault is not None:
             entry.fault = fault.kind
             if fault.kind == "reset":
@@ -135,8 +164,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(entry, self._fault_response(fault))
                 return
             if fault.kind == "slow":
-                self.server.stopping.wait(fault.delay)
-        host = self.headers.get("Host") or sim.base_url.removeprefix("http://")
+                server.stopping.wait(fault.delay)
+        host = self.headers.get("Host") or server.authority
         base = f"http://{host}"
         api_path = path
         if api_path.endswith(".json"):  # DRF format suffix: data.json, data/5.json
@@ -145,7 +174,7 @@ class Handler(BaseHTTPRequestHandler):
         elif api_path.endswith(".json/"):
             api_path = api_path[: -len(".json/")] + "/"
             query.setdefault("format", "json")
-        request = api.Request(
+        request = Request(
             method=self.command,
             path=api_path,
             query=query,
@@ -155,18 +184,18 @@ class Handler(BaseHTTPRequestHandler):
             body=body,
         )
         try:
-            response = api.handle(sim, request)
+            response = api.handle(server.store, request)
         except Exception:
-            sim.errors.append(traceback.format_exc())
-            response = api.Response(500, b"<h1>Server Error (500)</h1>", "text/html")
+            server.log.errors.append(traceback.format_exc())
+            response = Response(500, b"<h1>Server Error (500)</h1>", "text/html")
         if fault is not None and fault.kind == "cut":
             self._cut(entry, response, fault.fraction)
             return
         self._send(entry, response)
 
-    def _fault_response(self, fault: Fault) -> api.Response:
+    def _fault_response(self, fault: Fault) -> Response:
         if fault.kind == "rate_limit":
-            return api.json_response(
+            return json_response(
                 429,
                 {
                     "detail": "Request was throttled. "
@@ -178,9 +207,9 @@ class Handler(BaseHTTPRequestHandler):
         page = f"<html><head><title>{fault.status} {reason}</title></head><body>"
         page += f"<center><h1>{fault.status} {reason}</h1></center><hr><center>nginx</center>"
         headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
-        return api.Response(fault.status, (page + "</body></html>").encode(), "text/html", headers)
+        return Response(fault.status, (page + "</body></html>").encode(), "text/html", headers)
 
-    def _headers(self, response: api.Response, length: int | None) -> None:
+    def _headers(self, response: Response, length: int | None) -> None:
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         if length is not None:
@@ -189,14 +218,14 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
 
-    def _send(self, entry: LoggedRequest, response: api.Response) -> None:
+    def _send(self, entry: LoggedRequest, response: Response) -> None:
         entry.status = response.status
         no_body = response.status in (204, 304) or self.command == "HEAD"
         self._headers(response, None if no_body else len(response.body))
         if not no_body:
             self.wfile.write(response.body)
 
-    def _cut(self, entry: LoggedRequest, response: api.Response, fraction: float) -> None:
+    def _cut(self, entry: LoggedRequest, response: Response, fraction: float) -> None:
         """Announce the whole body, send part of it, close: the client sees a short read."""
         body = response.body
         sent = body[: int(len(body) * fraction)] if fraction < 1 else body

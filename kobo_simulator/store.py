@@ -1,4 +1,5 @@
-"""The simulator's state: assets and their submissions, kept lean enough for 100,000 households.
+"""The simulator's state, as kpi keeps it in its database: assets and their submissions, import
+tasks and API tokens. Lean enough for 100,000 households.
 
 A submission is a small immutable `Record`: the fields the API filters and sorts on, plus its
 answers as zlib-compressed JSON (a shared dictionary of the forms' paths makes each about a third
@@ -130,6 +131,20 @@ class Asset:
         return "deployed" if self.active else "archived"
 
 
+@dataclass
+class ImportTask:
+    """One POST /api/v2/imports/: `data` holds what kpi's view keeps of the upload (library,
+    filename from `name`, destination), `messages` what the import reported."""
+
+    uid: str
+    created_at: dt.datetime
+    owner: str  # the user whose token made the request
+    data: dict[str, Any] = field(default_factory=dict)
+    status: str = "processing"
+    messages: dict[str, Any] = field(default_factory=dict)
+    polls: int = 0  # GETs answered so far
+
+
 class NotFound(LookupError):
     pass
 
@@ -147,6 +162,10 @@ class Store:
         self.next_id = 1
         self.clock = EPOCH
         self.asset_clock = EPOCH - dt.timedelta(days=30)
+        self.tokens: dict[str, str] = {}  # API token -> username
+        self.imports: dict[str, ImportTask] = {}
+        self.import_polls = 0  # GETs of an import that still answer "processing"
+        self.import_error: str | None = None  # when set, every import fails with this message
 
     # --- assets ---------------------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+import graphlib
 import io
 import json
 import re
@@ -631,6 +633,39 @@ def test_same_seed_same_data(kobo: KoboSimulator) -> None:
     assert scene() == scene()
     other = kobo.add_asset("ppks")
     assert kobo.get(other, kobo.generate(other, 1)[0])[F.NO_KK] != json.loads(scene()[0])[F.NO_KK]
+
+
+# --- the package ----------------------------------------------------------------------------
+
+
+def simulator_imports(package: Path = REPO / "kobo_simulator") -> dict[str, set[str]]:
+    """Module -> the simulator's modules it imports, read from the source: every import, also
+    those under TYPE_CHECKING or inside a function, so no trick can hide an arrow."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted(package.glob("*.py")):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module == "kobo_simulator":
+                names |= {f"kobo_simulator.{alias.name}" for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module)
+        modules = {n.split(".")[1] for n in names if n.startswith("kobo_simulator.")}
+        graph[path.stem] = modules - {path.stem}
+    return graph
+
+
+def test_the_simulator_modules_stack_without_a_cycle() -> None:
+    graph = simulator_imports()
+    try:
+        order = list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as exc:
+        pytest.fail(f"the simulator's modules import each other in a circle: {exc.args[1]}")
+    # The layers the package is built as: the state under the endpoints under the server.
+    assert order.index("store") < order.index("api") < order.index("server") < order.index("core")
+    wiring = {"core", "__init__", "__main__"}  # on top: nothing below may reach up to them
+    assert [m for m in graph if m not in wiring and graph[m] & wiring] == []
 
 
 def test_command_line_prints_one_json_line_and_serves() -> None:
