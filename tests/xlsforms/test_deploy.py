@@ -1,4 +1,4 @@
-"""`babale forms deploy` against a local HTTP double of Kobo's import and deployment endpoints."""
+"""`babale forms deploy` against the project's Kobo simulator, over real HTTP."""
 
 from __future__ import annotations
 
@@ -10,19 +10,28 @@ import pytest
 from click.testing import CliRunner, Result
 
 from babale.cli import main
+from kobo_simulator import DEFAULT_TOKEN, KoboSimulator
 from registry import wilayah
 from surveys import paths as fields
-from tests.xlsforms.kobo_double import TOKEN, KoboDouble
 
 
 @pytest.fixture()
-def kobo() -> Iterator[KoboDouble]:
-    with KoboDouble() as double:
-        yield double
+def kobo() -> Iterator[KoboSimulator]:
+    """A Kobo server with no assets yet, whose imports still answer "processing" once."""
+    with KoboSimulator(seed=9) as sim:
+        sim.import_polls = 1
+        yield sim
+    if sim.errors:
+        pytest.fail("the Kobo simulator failed on a request:\n" + sim.errors[-1], pytrace=False)
 
 
 def _deploy(
-    tmp_path: Path, url: str, *, token: str = TOKEN, asset: str | None = None, form: str = "ppks"
+    tmp_path: Path,
+    url: str,
+    *,
+    token: str = DEFAULT_TOKEN,
+    asset: str | None = None,
+    form: str = "ppks",
 ) -> Result:
     env = {
         "BABALE_KOBO_URL": url,
@@ -41,52 +50,65 @@ def _error_lines(result: Result) -> list[str]:
     return [line for line in result.stderr.splitlines() if line.startswith("Error")]
 
 
-def test_first_deploy_creates_the_asset_and_deploys_it(tmp_path: Path, kobo: KoboDouble):
-    result = _deploy(tmp_path, kobo.url)
+def _deployments(kobo: KoboSimulator) -> list[str]:
+    """The methods of the requests to a deployment endpoint, in order."""
+    return [r.method for r in kobo.requests if r.path.endswith("/deployment/")]
+
+
+def test_first_deploy_creates_the_asset_and_deploys_it(tmp_path: Path, kobo: KoboSimulator):
+    result = _deploy(tmp_path, kobo.base_url)
     assert result.exit_code == 0, result.output
-    assert len(kobo.assets) == 1
-    asset = next(iter(kobo.assets.values()))
-    assert result.stdout.strip() == asset.uid, "stdout is the asset uid alone (for scripts)"
+    (uid,) = kobo.store.assets
+    asset = kobo.asset(uid)
+    assert result.stdout.strip() == uid, "stdout is the asset uid alone (for scripts)"
     assert asset.deployed_version_id == asset.version_id
-    assert asset.deploy_calls == [("POST", {"active": True})]
-    assert f"BABALE_KOBO_ASSET_PPKS={asset.uid}" in result.stderr
+    # One POST, and with active=true (kpi's default is false): the form is open for data.
+    assert _deployments(kobo) == ["POST"] and asset.deployment_status == "deployed"
+    assert f"BABALE_KOBO_ASSET_PPKS={uid}" in result.stderr
 
-    (upload,) = kobo.uploads
-    assert upload.fields["library"] == "false"
-    assert "destination" not in upload.fields
-    assert upload.filename == "ppks.xlsx"
+    (upload,) = kobo.imports.values()
+    assert upload.data["library"] is False and asset.asset_type == "survey"
+    assert upload.data["destination"] is None and "created" in upload.messages
+    assert upload.data["filename"] == "ppks.xlsx"
     # What went up is the built form: choices filled from registry/data, contract names present.
-    assert upload.choice_count("desa") == len(wilayah.desa())
-    assert fields.NIK.rsplit("/", 1)[-1] in upload.survey_names()
+    assert len(asset.spec.choices["desa"]) == len(wilayah.desa())
+    assert fields.NIK in asset.spec.questions
     # The import was polled until it completed, then the asset read for its version.
-    assert [m for m, p in kobo.requests if p.startswith("/api/v2/imports/i")] == ["GET", "GET"]
+    assert [r.method for r in kobo.requests if r.path.startswith("/api/v2/imports/i")] == [
+        "GET",
+        "GET",
+    ]
 
 
-def test_redeploy_updates_the_configured_asset(tmp_path: Path, kobo: KoboDouble):
-    first = _deploy(tmp_path, kobo.url, form="psks")
+def test_redeploy_updates_the_configured_asset(tmp_path: Path, kobo: KoboSimulator):
+    first = _deploy(tmp_path, kobo.base_url, form="psks")
     assert first.exit_code == 0, first.output
     uid = first.stdout.strip()
-    first_version = kobo.assets[uid].version_id
+    first_version = kobo.asset(uid).version_id
 
-    again = _deploy(tmp_path, kobo.url, asset=uid, form="psks")
+    again = _deploy(tmp_path, kobo.base_url, asset=uid, form="psks")
     assert again.exit_code == 0, again.output
     assert again.stdout.strip() == uid
-    assert list(kobo.assets) == [uid], "a redeploy must not create a second asset"
-    asset = kobo.assets[uid]
+    assert list(kobo.store.assets) == [uid], "a redeploy must not create a second asset"
+    asset = kobo.asset(uid)
     assert asset.version_id != first_version
-    assert asset.deploy_calls[-1] == ("PATCH", {"version_id": asset.version_id, "active": True})
+    # Redeployed by PATCH naming the new version (a PATCH of `active` alone only unarchives).
+    assert _deployments(kobo) == ["POST", "PATCH"]
     assert asset.deployed_version_id == asset.version_id
-    assert kobo.uploads[-1].fields["destination"] == f"{kobo.url}/api/v2/assets/{uid}/"
+    assert asset.deployment_status == "deployed"
+    upload = list(kobo.imports.values())[-1]
+    assert upload.data["destination"] == f"{kobo.base_url}/api/v2/assets/{uid}/"
+    assert "updated" in upload.messages
     assert "BABALE_KOBO_ASSET_PSKS=" not in again.stderr
 
 
-def test_wrong_token_is_one_clear_line(tmp_path: Path, kobo: KoboDouble):
-    result = _deploy(tmp_path, kobo.url, token="not-the-token")
+def test_wrong_token_is_one_clear_line(tmp_path: Path, kobo: KoboSimulator):
+    result = _deploy(tmp_path, kobo.base_url, token="not-the-token")
     assert result.exit_code == 1
     (line,) = _error_lines(result)
     assert "401" in line and "BABALE_KOBO_TOKEN" in line
     assert "not-the-token" not in result.output
-    assert kobo.assets == {}
+    assert kobo.store.assets == {}
 
 
 def test_unreachable_server_is_one_clear_line(tmp_path: Path):
@@ -100,21 +122,23 @@ def test_unreachable_server_is_one_clear_line(tmp_path: Path):
     assert "Traceback" not in result.output
 
 
-def test_unknown_asset_uid_is_one_clear_line(tmp_path: Path, kobo: KoboDouble):
-    result = _deploy(tmp_path, kobo.url, asset="aNoSuchAsset")
+def test_unknown_asset_uid_is_one_clear_line(tmp_path: Path, kobo: KoboSimulator):
+    result = _deploy(tmp_path, kobo.base_url, asset="aNoSuchAsset")
     assert result.exit_code == 1
     (line,) = _error_lines(result)
     assert "404" in line and "asset" in line
-    assert kobo.uploads == [], "nothing is uploaded to a uid that does not exist"
+    assert kobo.imports == {}, "nothing is uploaded to a uid that does not exist"
 
 
-def test_failed_import_is_reported_and_not_deployed(tmp_path: Path):
-    with KoboDouble(import_error="[row : 3] Invalid type") as kobo:
-        result = _deploy(tmp_path, kobo.url)
+def test_failed_import_is_reported_and_not_deployed(tmp_path: Path, kobo: KoboSimulator):
+    kobo.import_error = "[row : 3] Invalid type"  # Kobo's importer refuses what ours built
+    result = _deploy(tmp_path, kobo.base_url)
     assert result.exit_code == 1
     (line,) = _error_lines(result)
     assert "could not import" in line and "Invalid type" in line
-    assert all(not a.deploy_calls for a in kobo.assets.values())
+    (upload,) = kobo.imports.values()
+    assert upload.messages == {"error": "[row : 3] Invalid type", "error_type": "PyXFormError"}
+    assert _deployments(kobo) == [] and kobo.store.assets == {}
 
 
 def test_missing_kobo_url_is_one_clear_line(tmp_path: Path):
