@@ -265,13 +265,16 @@ def test_validation_status_bulk(kobo: KoboSimulator, ppks: str) -> None:
     ids = kobo.ids(ppks)
     url = data_url(kobo, ppks, "validation_statuses/")
     s = session(kobo)
-    payload = {"submission_ids": ids[:3], "validation_status.uid": "validation_status_not_approved"}
+    payload: dict[str, Any] = {
+        "submission_ids": ids[:3],
+        "validation_status.uid": "validation_status_not_approved",
+    }
     r = s.patch(url, json={"payload": payload})
     assert (r.status_code, r.json()) == (200, {"detail": "3 submissions have been updated"})
     assert [kobo.get(ppks, i)["_validation_status"]["uid"] for i in ids[:3]] == [
         "validation_status_not_approved"
     ] * 3
-    foreign = {
+    foreign: dict[str, Any] = {
         "submission_ids": [ids[5], 99999999],
         "validation_status.uid": "validation_status_approved",
     }
@@ -491,8 +494,23 @@ def test_import_errors_and_library_default(kobo: KoboSimulator) -> None:
     broken = _import(kobo, buf.getvalue(), library="false")
     assert broken["status"] == "error" and "nowhere" in broken["messages"]["error"]
 
-    block = _import(kobo, (REPO / "xlsforms" / "psks.xlsx").read_bytes())  # library omitted
+    psks = (REPO / "xlsforms" / "psks.xlsx").read_bytes()
+    nowhere = _import(
+        kobo, psks, library="false", destination=f"{kobo.base_url}/api/v2/assets/aNoSuchAsset/"
+    )  # kpi resolves the destination first: Asset.objects.get raises DoesNotExist
+    assert nowhere["status"] == "error" and nowhere["messages"] == {
+        "error_type": "DoesNotExist",
+        "error": "Asset matching query does not exist.",
+    }
+
+    block = _import(kobo, psks, name="psks.xlsx")  # library omitted: true, as in kpi
     uid = block["messages"]["created"][0]["uid"]
+    assert kobo.imports[block["uid"]].data == {
+        "library": True,
+        "filename": "psks.xlsx",  # kpi takes it from `name`, not from the file part
+        "destination": None,
+        "desired_type": None,
+    }
     s = session(kobo)
     assert s.get(f"{kobo.base_url}/api/v2/assets/{uid}/").json()["asset_type"] == "block"
     r = s.post(f"{kobo.base_url}/api/v2/assets/{uid}/deployment/", json={"active": True})
@@ -509,7 +527,7 @@ def _built_form(tmp_path: Path, name: str) -> tuple[dict[str, list[str]], dict[s
     from xlsforms.build import build_form
 
     result = build_form(name, tmp_path, validate=False)
-    assert result.ok, result.errors
+    assert result.ok and result.xlsx and result.xml, result.errors
     book = get_xlsform(result.xlsx.read_bytes())
     lists: dict[str, list[str]] = {}
     for c in book.choices:
@@ -675,6 +693,7 @@ def test_command_line_prints_one_json_line_and_serves() -> None:
         text=True,
         cwd=REPO,
     )
+    assert proc.stdout is not None
     try:
         line = json.loads(proc.stdout.readline())
         assert set(line) >= {"base_url", "token", "assets"}
