@@ -9,9 +9,9 @@ a new or changed one is (re)written with all its mapped rows, through `harvester
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, Table, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from harvester import runs
@@ -22,6 +22,7 @@ from registry import jsonio
 from registry.models import (
     STATUS_BARU,
     Attachment,
+    Base,
     HarvestState,
     Household,
     Person,
@@ -32,13 +33,18 @@ from registry.models import (
     utcnow,
 )
 
-SUBMISSION = Submission.__table__
-HOUSEHOLD = Household.__table__
-PERSON = Person.__table__
-PERSON_KATEGORI = PersonKategori.__table__
-PSKS_ENTRY = PsksEntry.__table__
-QUALITY_FLAG = QualityFlag.__table__
-ATTACHMENT = Attachment.__table__
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)  # a declarative model's table is a Table
+
+
+SUBMISSION = _table(Submission)
+HOUSEHOLD = _table(Household)
+PERSON = _table(Person)
+PERSON_KATEGORI = _table(PersonKategori)
+PSKS_ENTRY = _table(PsksEntry)
+QUALITY_FLAG = _table(QualityFlag)
+ATTACHMENT = _table(Attachment)
 
 
 @dataclass
@@ -188,7 +194,7 @@ def store_page(session: Session, form: str, asset_uid: str, page: list[Mapped]) 
     return counts
 
 
-def _insert_mapped(conn: Any, mapped: dict[int, Mapped]) -> None:
+def _insert_mapped(conn: Connection, mapped: dict[int, Mapped]) -> None:
     """Insert the mapped rows of submissions (submission id -> Mapped), one insert per table."""
     households = [
         {**m.household, "submission_id": sid}
