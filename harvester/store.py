@@ -217,11 +217,11 @@ def _insert_mapped(conn: Connection, mapped: dict[int, Mapped]) -> None:
             if hid is None:
                 continue
             for person in m.persons:
-                row = {k: v for k, v in person.items() if k != "kategori"}
-                row["household_id"], row["submission_id"] = hid, sid
+                row = dict(person, household_id=hid, submission_id=sid)
+                codes = row.pop("kategori", None)  # PersonKategori rows, below
                 persons.append(row)
-                if person.get("kategori"):
-                    kategori[(sid, person["position"])] = person["kategori"]
+                if codes:
+                    kategori[(sid, row["position"])] = codes
         insert_rows(conn, PERSON, persons)
         if kategori:
             person_ids = conn.execute(
