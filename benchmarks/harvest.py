@@ -1,6 +1,7 @@
 """Harvest benchmark: `babale harvest --once` against the floor, on the project's Kobo simulator.
 
     .venv/bin/python benchmarks/harvest.py [--households 100000] [--database-url URL]
+        [--preparer on|off|both] [--pairs 3]
 
 This process hosts the simulator (so it can count requests); both contenders run as child
 processes on equal terms, each into a fresh database:
@@ -13,6 +14,11 @@ It prints both times, their ratio, submissions per second, (b)'s peak memory (al
 the households, to show memory does not grow with them), and the time and data-request count of
 an immediate second run that finds nothing new. Peak memory counts every process of the harvest:
 the summed PSS of the command and its descendants (the page preparer), sampled four times a second.
+
+`--preparer` chooses whether (b) maps long runs' pages in a second process (`on`, the default, as
+`babale harvest` does) or in the harvest process (`off`); `both` alternates on and off runs,
+`--pairs` pairs of them, each pair after its own floor run, and prints every run's figures and
+the median of each.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import argparse
 import json
 import os
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +35,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -46,6 +54,7 @@ def floor(base_url: str, token: str, asset_uid: str, database_url: str) -> None:
 
     session = requests.Session()
     session.headers.update({"Authorization": f"Token {token}", "Accept": "application/json"})
+    conn: Any
     if database_url.startswith("sqlite"):
         conn = sqlite3.connect(database_url.removeprefix("sqlite:///"))
         conn.execute("PRAGMA journal_mode=WAL")
@@ -192,12 +201,8 @@ def fresh_database(base: str | None, workdir: Path, name: str) -> str:
     return make_url(base).set(database=dbname).render_as_string(hide_password=False)
 
 
-def data_pages(sim: object) -> int:
-    return sum(
-        1
-        for r in sim.requests  # type: ignore[attr-defined]
-        if r.method == "GET" and r.path.endswith("/data/")
-    )
+def data_pages(sim: Any) -> int:
+    return sum(1 for r in sim.requests if r.method == "GET" and r.path.endswith("/data/"))
 
 
 def harvest_env(sim: object, uid: str, database_url: str, media: Path) -> dict[str, str]:
@@ -212,9 +217,9 @@ def harvest_env(sim: object, uid: str, database_url: str, media: Path) -> dict[s
     return env
 
 
-def babale_once(env: dict[str, str]) -> tuple[ChildRun, dict[str, object]]:
+def babale_once(env: dict[str, str], preparer: str = "on") -> tuple[ChildRun, dict[str, object]]:
     cmd = [sys.executable, "-c", "from babale.cli import main; main()", "harvest", "--once"]
-    run = timed_child([*cmd, "--form", "ppks"], env)
+    run = timed_child([*cmd, "--form", "ppks", "--preparer", preparer], env)
     return run, json.loads(run.stdout.splitlines()[-1])
 
 
@@ -234,10 +239,31 @@ def photo_seconds(database_url: str) -> float:
     return max(0.0, (last_photo - data_done).total_seconds())
 
 
+@dataclass
+class Figures:
+    preparer: str
+    floor_s: float
+    data_s: float
+    ratio: float
+    peak_mb: float
+
+
+def run_floor(sim: object, uid: str, base: str | None, workdir: Path, name: str) -> ChildRun:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BABALE_")}
+    floor_db = fresh_database(base, workdir, name)
+    argv = [__file__, "--floor", sim.base_url, sim.token, uid, floor_db]  # type: ignore[attr-defined]
+    floor_code = (
+        f"import runpy, sys; sys.argv = {argv!r}; runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
+    return timed_child([sys.executable, "-c", floor_code], env)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--households", type=int, default=100_000)
     parser.add_argument("--database-url", help="a PostgreSQL server URL (default: SQLite files)")
+    parser.add_argument("--preparer", choices=["on", "off", "both"], default="on")
+    parser.add_argument("--pairs", type=int, default=3, help="with --preparer both")
     parser.add_argument(
         "--floor", nargs=4, metavar=("BASE", "TOKEN", "ASSET", "DB"), help=argparse.SUPPRESS
     )
@@ -262,47 +288,81 @@ def main() -> None:
         f"simulator: {args.households:,} households (~{members / 2000:.2f} members each) "
         f"generated in {time.perf_counter() - t0:.1f} s at {base_url}"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BABALE_")}
+    rounds = [["on", "off"]] * args.pairs if args.preparer == "both" else [[args.preparer]]
+    figures: list[Figures] = []
     try:
-        floor_db = fresh_database(args.database_url, workdir, "floor")
-        argv = [__file__, "--floor", base_url, sim.token, uid, floor_db]
-        floor_code = (
-            f"import runpy, sys; sys.argv = {argv!r}; "
-            "runpy.run_path(sys.argv[0], run_name='__main__')"
-        )
-        floor_run = timed_child([sys.executable, "-c", floor_code], env)
-        floor_s = floor_run.seconds
-        print(
-            f"(a) floor: {floor_s:.1f} s, {args.households / floor_s:,.0f} subm/s, "
-            f"peak {floor_run.peak_mb:.0f} MB"
-        )
+        for number, modes in enumerate(rounds, start=1):
+            floor_run = run_floor(sim, uid, args.database_url, workdir, f"floor{number}")
+            floor_s = floor_run.seconds
+            print(
+                f"(a) floor: {floor_s:.1f} s, {args.households / floor_s:,.0f} subm/s, "
+                f"peak {floor_run.peak_mb:.0f} MB"
+            )
+            for preparer in modes:
+                first = number == 1
+                figures.append(
+                    harvest_once(sim, uid, small_uid, args, workdir, preparer, floor_s, first)
+                )
+        if args.preparer == "both":
+            for preparer in ("on", "off"):
+                mine = [f for f in figures if f.preparer == preparer]
+                print(
+                    f"median of {len(mine)} runs, preparer {preparer}: "
+                    f"data {statistics.median(f.data_s for f in mine):.1f} s, "
+                    f"ratio {statistics.median(f.ratio for f in mine):.2f}, "
+                    f"peak {statistics.median(f.peak_mb for f in mine):.0f} MB "
+                    f"(floor median {statistics.median(f.floor_s for f in mine):.1f} s)"
+                )
+    finally:
+        sim.stop()
 
-        small_db = fresh_database(args.database_url, workdir, "small")
-        small, _line = babale_once(harvest_env(sim, small_uid, small_db, workdir / "media-small"))
-        main_db = fresh_database(args.database_url, workdir, "main")
-        henv = harvest_env(sim, uid, main_db, workdir / "media")
-        sim.clear_requests()
-        run, line = babale_once(henv)
-        run_s = run.seconds
-        attachments = sum(1 for r in sim.requests if "/attachments/" in r.path)
-        assert line["new"] == args.households, line
-        photos_s = photo_seconds(main_db)
-        data_s = run_s - photos_s
-        ratio = data_s / floor_s
-        print(
-            f"(b) babale harvest --once: {run_s:.1f} s in all, "
-            f"{args.households / run_s:,.0f} subm/s, peak memory {run.tree_peak_mb:.0f} MB "
-            f"with its page preparer ({small.tree_peak_mb:.0f} MB at {args.households // 10:,}); "
-            f"harvest process alone {run.peak_mb:.0f} MB ({small.peak_mb:.0f} MB)"
-        )
-        print(
-            f"    of which data {data_s:.1f} s ({args.households / data_s:,.0f} subm/s) and "
-            f"{attachments:,} house photos {photos_s:.1f} s (the floor fetches no photos)"
-        )
-        print(f"    ratio (b, data)/(a): {ratio:.2f} (target <= {TARGET_RATIO})")
 
+def harvest_once(
+    sim: Any,
+    uid: str,
+    small_uid: str,
+    args: argparse.Namespace,
+    workdir: Path,
+    preparer: str,
+    floor_s: float,
+    first: bool,
+) -> Figures:
+    """One (b) run into a fresh database, with its figures printed; on the first round also
+    the small run (memory at a tenth) and the no-change run."""
+    tag = f"{preparer}{len(list(workdir.glob('*')))}"
+    small = None
+    if first:
+        small_db = fresh_database(args.database_url, workdir, f"small_{tag}")
+        small_env = harvest_env(sim, small_uid, small_db, workdir / f"media-small-{tag}")
+        small, _line = babale_once(small_env, preparer)
+    main_db = fresh_database(args.database_url, workdir, f"main_{tag}")
+    henv = harvest_env(sim, uid, main_db, workdir / f"media-{tag}")
+    sim.clear_requests()
+    run, line = babale_once(henv, preparer)
+    run_s = run.seconds
+    attachments = sum(1 for r in sim.requests if "/attachments/" in r.path)
+    assert line["new"] == args.households, line
+    photos_s = photo_seconds(main_db)
+    data_s = run_s - photos_s
+    ratio = data_s / floor_s
+    at_small = (
+        f" ({small.tree_peak_mb:.0f} MB at {args.households // 10:,})" if small is not None else ""
+    )
+    alone_small = f" ({small.peak_mb:.0f} MB)" if small is not None else ""
+    print(
+        f"(b) babale harvest --once, preparer {preparer}: {run_s:.1f} s in all, "
+        f"{args.households / run_s:,.0f} subm/s, peak memory {run.tree_peak_mb:.0f} MB "
+        f"with its children{at_small}; harvest process alone {run.peak_mb:.0f} MB{alone_small}"
+    )
+    print(
+        f"    of which data {data_s:.1f} s ({args.households / data_s:,.0f} subm/s) and "
+        f"{attachments:,} house photos {photos_s:.1f} s (the floor fetches no photos)"
+    )
+    print(f"    ratio (b, data)/(a): {ratio:.2f} (target <= {TARGET_RATIO})")
+    verdicts = {"ratio": ratio <= TARGET_RATIO, "peak_memory": run.tree_peak_mb < TARGET_PEAK_MB}
+    if first:
         sim.clear_requests()
-        again_run, again = babale_once(henv)
+        again_run, again = babale_once(henv, preparer)
         again_s = again_run.seconds
         pages = data_pages(sim)
         print(
@@ -310,17 +370,10 @@ def main() -> None:
             f"request(s), {len(sim.requests)} request(s) in all, fetched {again['fetched']} "
             f"(target <= {TARGET_NOCHANGE_REQUESTS} data requests, < {TARGET_NOCHANGE_S} s)"
         )
-        verdicts = {
-            "ratio": ratio <= TARGET_RATIO,
-            "peak_memory": run.tree_peak_mb < TARGET_PEAK_MB,
-            "no_change_requests": pages <= TARGET_NOCHANGE_REQUESTS,
-            "no_change_time": again_s < TARGET_NOCHANGE_S,
-        }
-        print(
-            "targets: " + ", ".join(f"{k} {'ok' if v else 'MISSED'}" for k, v in verdicts.items())
-        )
-    finally:
-        sim.stop()
+        verdicts["no_change_requests"] = pages <= TARGET_NOCHANGE_REQUESTS
+        verdicts["no_change_time"] = again_s < TARGET_NOCHANGE_S
+    print("targets: " + ", ".join(f"{k} {'ok' if v else 'MISSED'}" for k, v in verdicts.items()))
+    return Figures(preparer, floor_s, data_s, ratio, run.tree_peak_mb)
 
 
 if __name__ == "__main__":

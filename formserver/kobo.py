@@ -12,7 +12,8 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -41,6 +42,24 @@ URLS = {
 }
 
 
+@dataclass(frozen=True)
+class KoboResponse:
+    """A Kobo answer with its whole body read (see `_read_body`)."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+    encoding: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.content.decode(self.encoding or "utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON; raises ValueError when it is not JSON."""
+        return jsonio.loads(self.content)
+
+
 class KoboError(Exception):
     """A Kobo request failed: HTTP status (None for a network failure) and a short reason."""
 
@@ -55,7 +74,7 @@ def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _reason(response: requests.Response) -> str:
+def _reason(response: KoboResponse) -> str:
     try:
         body = response.json()
     except ValueError:
@@ -147,6 +166,11 @@ class KoboClient:
         """A client with the same settings and its own Session (one per thread)."""
         return KoboClient(self.base_url, self._token, **self.options())
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (for the page preparer's process) as its settings; the copy opens its own
+        Session."""
+        return _rebuild, (self.base_url, self._token, self.options())
+
     def __repr__(self) -> str:
         return f"KoboClient({self.base_url!r})"  # never the token
 
@@ -167,7 +191,7 @@ class KoboClient:
             return path_or_url
         return urljoin(self.base_url + "/", path_or_url.lstrip("/"))
 
-    def request(self, method: str, path_or_url: str, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, path_or_url: str, **kwargs: Any) -> KoboResponse:
         """Send one request (with retries); raise KoboError unless the answer is 2xx.
 
         urllib3's Retry retries connecting, statuses and resets before an answer; it does not
@@ -190,7 +214,7 @@ class KoboClient:
             except requests.exceptions.RequestException as exc:
                 raise KoboError(f"request to Kobo failed: {_short(str(exc), 160)}") from None
             try:
-                _read_body(response)
+                answer = _read_body(response)
             except requests.exceptions.RequestException as exc:
                 if attempt < attempts:
                     time.sleep(min(self.backoff * 2 ** (attempt - 1), self.backoff_max))
@@ -198,12 +222,12 @@ class KoboClient:
                 raise KoboError(
                     f"Kobo at {self.base_url} kept cutting its answer short: {_network_reason(exc)}"
                 ) from None
-            if response.status_code >= 400:
-                raise self._error(method, url, response)
-            return response
+            if answer.status_code >= 400:
+                raise self._error(method, url, answer)
+            return answer
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _error(self, method: str, url: str, response: requests.Response) -> KoboError:
+    def _error(self, method: str, url: str, response: KoboResponse) -> KoboError:
         status = response.status_code
         path = url.removeprefix(self.base_url)
         if status in (401, 403):
@@ -218,7 +242,7 @@ class KoboClient:
             msg = f"Kobo answered HTTP {status} to {method} {path}: {_reason(response)}"
         return KoboError(msg, status=status, body=_short(response.text, 1000))
 
-    def _json(self, response: requests.Response) -> Any:
+    def _json(self, response: KoboResponse) -> Any:
         try:
             return response.json()
         except ValueError:
@@ -301,15 +325,17 @@ class KoboClient:
 BODY_CHUNK = 1 << 20
 
 
-def _read_body(response: requests.Response) -> None:
-    """Read the body in 1 MB chunks and keep it as `response.content`.
+def _read_body(response: requests.Response) -> KoboResponse:
+    """The answer with its body read in 1 MB chunks.
 
     requests reads 10 kB at a time. Each read gives up the GIL, and while another thread of the
     process is busy (the page preparer, the database writer) taking it back can wait for the
     5 ms switch interval: a 3 MB page then took half a second instead of 50 ms (measured).
     `iter_content` still turns a cut or undecodable body into requests' own exceptions.
     """
-    if response.raw is None:  # pragma: no cover - only a hand-made Response has no body stream
-        response._content = b""
-        return
-    response._content = b"".join(response.iter_content(BODY_CHUNK))
+    body = b"".join(response.iter_content(BODY_CHUNK)) if response.raw is not None else b""
+    return KoboResponse(response.status_code, response.headers, body, response.encoding)
+
+
+def _rebuild(base_url: str, token: str, options: dict[str, Any]) -> KoboClient:
+    return KoboClient(base_url, token, **options)

@@ -11,8 +11,9 @@ import datetime as dt
 import os
 import socket
 import uuid
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, Result, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -70,22 +71,26 @@ class HarvestLease:
             free = or_(HarvestLock.holder.is_(None), HarvestLock.heartbeat_at < now - STALE_AFTER)
             if current and _is_dead_local(current):
                 free = or_(free, HarvestLock.holder == current)
-            taken = session.execute(
-                update(HarvestLock)
-                .where(HarvestLock.name == self.name, free)
-                .values(holder=self.holder, acquired_at=now, heartbeat_at=now)
-            ).rowcount
+            taken = _rowcount(
+                session.execute(
+                    update(HarvestLock)
+                    .where(HarvestLock.name == self.name, free)
+                    .values(holder=self.holder, acquired_at=now, heartbeat_at=now)
+                )
+            )
         if taken != 1:
             raise AlreadyRunning("a harvest is already running (another process holds the lock)")
         self.held = True
 
     def heartbeat(self, session: Session) -> None:
         """Refresh the lease inside the caller's transaction (one page = one transaction)."""
-        refreshed = session.execute(
-            update(HarvestLock)
-            .where(HarvestLock.name == self.name, HarvestLock.holder == self.holder)
-            .values(heartbeat_at=utcnow())
-        ).rowcount
+        refreshed = _rowcount(
+            session.execute(
+                update(HarvestLock)
+                .where(HarvestLock.name == self.name, HarvestLock.holder == self.holder)
+                .values(heartbeat_at=utcnow())
+            )
+        )
         if refreshed != 1:
             # Someone took the lease over (ours went stale): stop before writing anything.
             raise AlreadyRunning("the harvest lock was taken over by another run")
@@ -107,3 +112,8 @@ class HarvestLease:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE matched (a DML statement's result is a CursorResult)."""
+    return cast("CursorResult[Any]", result).rowcount

@@ -5,7 +5,12 @@ of the wrong kind (a number, list or dict where text was expected, 10 kB of text
 is a dict, a garbage geopoint) is stored whole, as text where the column is text, and flagged;
 the raw payload, kept beside the rows, holds everything else. Column names are exactly those of
 `registry.models` (through `registry.columns`, so the page preparer needs no SQLAlchemy); data
-paths come from `surveys.paths`.
+paths come from `surveys.paths`, and each member answer's column and path from
+`surveys.spec.PPKS.member_answers`.
+
+One submission gives one `Mapped`: its rows by table, its quality flags, one payload hash (what
+change detection compares), its Kobo validation status (read once, into the submission's system
+columns) and its attachments. `harvester.store` writes it.
 """
 
 from __future__ import annotations
@@ -31,16 +36,30 @@ from registry.quality import Flag, repeat_path
 from surveys import paths as f
 from surveys.spec import PPKS
 
-__all__ = ["PERSON_COLUMNS", "Flag", "Mapped", "map_submission", "payload_hash", "system_fields"]
+__all__ = [
+    "HOUSEHOLD_COLUMNS",
+    "PERSON_COLUMNS",
+    "PSKS_COLUMNS",
+    "Flag",
+    "Mapped",
+    "map_submission",
+    "payload_hash",
+    "system_fields",
+]
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 BIGINT_MAX = 2**63 - 1
 LONG_TEXT = 2000  # characters; longer answers are kept whole but pointed out to reviewers
+# Kobo keys left out of the payload hash: `_validation_status` changes when a reviewer's decision
+# is written back, which is not an edit of the answers.
+VOLATILE_KEYS = frozenset({"_validation_status"})
+VALIDATION_COLUMNS = ("kobo_validation_uid", "kobo_validation_by", "kobo_validation_timestamp")
 
 
 @dataclass
 class Mapped:
-    """The rows one submission maps to; `flags` become `QualityFlag` rows."""
+    """One submission mapped: its rows by table (dicts keyed by column name), its quality flags
+    (they become `QualityFlag` rows), its hash and its attachments."""
 
     submission: dict[str, Any]  # kode_kecamatan, kode_desa, nama_petugas
     household: dict[str, Any] | None = None  # Household columns (PPKS)
@@ -48,6 +67,15 @@ class Mapped:
     psks_entry: dict[str, Any] | None = None  # PsksEntry columns (PSKS)
     flags: list[Flag] = field(default_factory=list)
     system: dict[str, Any] = field(default_factory=dict)  # what system_fields() returns
+    kobo_id: int | None = None  # Kobo's `_id` (also in `system`)
+    payload_hash: str = ""  # payload_hash() of the payload: equal hashes, same answers
+    payload_json: str = "{}"  # the payload as the JSON text stored verbatim
+    attachments: list[dict[str, Any]] = field(default_factory=list)  # Attachment columns
+
+    @property
+    def validation(self) -> dict[str, Any]:
+        """Kobo's validation status as its three Submission columns."""
+        return {name: self.system.get(name) for name in VALIDATION_COLUMNS}
 
 
 # --- values -------------------------------------------------------------------------------------
@@ -183,8 +211,33 @@ def _fits(column: str, value: str | None) -> str | None:
 
 
 def payload_hash(payload: Any) -> str:
-    """sha256 hex of the canonical JSON (sorted keys, compact, UTF-8)."""
+    """sha256 hex of the canonical JSON (sorted keys, compact, UTF-8) of the answers: the
+    payload without VOLATILE_KEYS, so a written-back review decision is not taken for an edit."""
+    if isinstance(payload, dict) and not VOLATILE_KEYS.isdisjoint(payload):
+        payload = {k: v for k, v in payload.items() if k not in VOLATILE_KEYS}
     return hashlib.sha256(jsonio.canonical(payload)).hexdigest()
+
+
+def attachment_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Attachment columns of each usable item of Kobo's `_attachments`."""
+    items = payload.get("_attachments")
+    if not isinstance(items, list):
+        return []
+    rows = []
+    for item in items:
+        if not isinstance(item, dict) or not item.get("uid") or not item.get("download_url"):
+            continue
+        rows.append(
+            {
+                "uid": str(item["uid"]),
+                "filename": str(item.get("media_file_basename") or item["uid"]),
+                "mimetype": item.get("mimetype"),
+                "question_xpath": item.get("question_xpath"),
+                "download_url": str(item["download_url"]),
+                "is_deleted_on_server": bool(item.get("is_deleted")),
+            }
+        )
+    return rows
 
 
 def parse_submission_time(value: Any) -> dt.datetime | None:
@@ -231,7 +284,9 @@ def validation_of(row: dict[str, Any]) -> tuple[str | None, str | None, int | No
     )
 
 
-def _system(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Flag]]:
+def _system(
+    payload: dict[str, Any], digest: str | None = None
+) -> tuple[dict[str, Any], list[Flag]]:
     flags: list[Flag] = []
 
     def text(key: str, column: str) -> str | None:
@@ -257,7 +312,7 @@ def _system(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Flag]]:
             uuid = _system_text(instance_id.strip().removeprefix("uuid:") or None, "uuid")
     if uuid is None:
         # The column is required and `_uuid` changes on every edit: a content hash does both.
-        uuid = payload_hash(payload)
+        uuid = digest or payload_hash(payload)
         flags.append(
             Flag("_uuid", "sistem_tidak_valid", "_uuid tidak ada; diganti sidik isi kiriman.")
         )
@@ -276,7 +331,6 @@ def _system(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Flag]]:
             )
         )
 
-    validation_uid, validation_by, validation_timestamp = validation_of(payload)
     values = {
         "kobo_id": kobo_id,
         "uuid": uuid,
@@ -284,9 +338,7 @@ def _system(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Flag]]:
         "submitted_at": submitted_at,
         "submitted_by": text("_submitted_by", "submitted_by"),
         "form_version": text("__version__", "form_version"),
-        "kobo_validation_uid": validation_uid,
-        "kobo_validation_by": validation_by,
-        "kobo_validation_timestamp": validation_timestamp,
+        **dict(zip(VALIDATION_COLUMNS, validation_of(payload), strict=True)),
     }
     return values, flags
 
@@ -371,8 +423,7 @@ def _plain(value: Any) -> bool:
 
 
 def _person(position: int, item: dict[str, Any], flags: list[Flag]) -> tuple[dict[str, Any], Any]:
-    row: dict[str, Any] = dict.fromkeys(PERSON_COLUMNS)
-    row["position"] = position
+    row: dict[str, Any] = {"position": position}
     get = item.get
     reader = None
     for column, path in _PERSON_FIELDS:
@@ -483,7 +534,8 @@ _MAPPERS = {"ppks": _map_ppks, "psks": _map_psks}
 
 
 def map_submission(form: str, payload: dict[str, Any], *, today: dt.date | None = None) -> Mapped:
-    """The registry rows and quality flags of one Kobo submission of `form` ("ppks"|"psks").
+    """The registry rows, quality flags, hash and attachments of one Kobo submission of `form`
+    ("ppks"|"psks").
 
     Ages for the category rules are counted on the visit date (`today` question), else the
     submission date, else `today` (default: the current date).
@@ -492,21 +544,28 @@ def map_submission(form: str, payload: dict[str, Any], *, today: dt.date | None 
     empty = {"kode_kecamatan": None, "kode_desa": None, "nama_petugas": None}
     if not isinstance(payload, dict):
         flags.append(Flag("", "kiriman_tidak_valid", "Kiriman bukan objek JSON; tidak dipetakan."))
-        return Mapped(submission=empty, flags=flags)
+        return Mapped(submission=empty, flags=flags, payload_hash=payload_hash(payload))
+    digest = payload_hash(payload)
+    system, system_flags = _system(payload, digest)
+    result = Mapped(
+        submission=empty,
+        flags=flags,
+        system=system,
+        kobo_id=system["kobo_id"],
+        payload_hash=digest,
+        payload_json=jsonio.dumps(payload),
+        attachments=attachment_rows(payload),
+    )
     mapper = _MAPPERS.get(form)
     if mapper is None:
         flags.append(
             Flag("", "form_tidak_dikenal", f"Formulir {quality.short(form)!r} tidak dikenal.")
         )
-        return Mapped(submission=empty, flags=flags)
-    system, system_flags = _system(payload)
+        return result
     flags += system_flags
     on = _reference_date(payload, system["submitted_at"], today or dt.date.today())
     try:
-        mapped = mapper(payload, flags, on)
-        mapped.flags = flags
-        mapped.system = system
-        return mapped
+        rows = mapper(payload, flags, on)
     except Exception as exc:  # a bug here must not drop a submission from the field
         flags.append(
             Flag(
@@ -515,4 +574,9 @@ def map_submission(form: str, payload: dict[str, Any], *, today: dt.date | None 
                 f"Kiriman tidak dapat dipetakan ({type(exc).__name__}); data asli tetap tersimpan.",
             )
         )
-        return Mapped(submission=empty, flags=flags, system=system)
+        return result
+    result.submission = rows.submission
+    result.household = rows.household
+    result.persons = rows.persons
+    result.psks_entry = rows.psks_entry
+    return result

@@ -1,10 +1,11 @@
-"""Prepared pages: what the database writer needs from each Kobo submission, computed apart.
+"""Mapped pages: Kobo pages fetched and mapped, optionally in a second process (the preparer).
 
-`prepare()` does the pure work of one submission (hash, mapping, quality flags, attachments).
-For a long harvest, `prepared_pages()` runs fetching, parsing and preparing in a second process
-while this one writes to the database, so that on a two-core machine the halves overlap
-(benchmarks/harvest.py measures it). Short runs, and the first page of every run, stay in this
-process: a run that finds nothing new starts no process at all.
+`mapped_pages()` yields each page of submissions above the watermark as `Mapped` results. With
+`preparer=True`, a long harvest fetches, parses and maps its pages in a second process while this
+one writes to the database, so that on a two-core machine the halves overlap (benchmarks/harvest.py
+measures it, `--preparer on|off|both`). Short runs, and the first page of every run, stay in this
+process: a run that finds nothing new starts no process at all. Without the preparer, the next page
+is fetched in a thread while this one is mapped and stored.
 
 The second process is a fresh interpreter (spawn), not a copy of ours with its threads and
 database connections. Like any multiprocessing start method but fork, it imports the main module
@@ -18,12 +19,10 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import multiprocessing
-import operator
 import pickle
 import queue
 import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
@@ -31,118 +30,18 @@ import orjson
 
 from formserver.kobo import KoboClient, KoboError
 from formserver.paging import KeysetCursor
-from harvester.mapping import (
-    PERSON_COLUMNS,
-    Mapped,
-    map_submission,
-    payload_hash,
-    validation_of,
-)
-from registry import jsonio
-from registry.columns import PERSON_DATES, SUBMISSION_DATETIMES
+from harvester.mapping import Mapped, map_submission
+from registry.columns import SUBMISSION_DATETIMES
+from registry.quality import Flag
 
 T = TypeVar("T")
-FLAG_COLUMNS = ("field", "code", "message", "severity")
-VOLATILE_KEYS = frozenset({"_validation_status"})
 GC_YOUNG_THRESHOLD = 10_000  # see tune_gc()
 PARALLEL_MIN_ROWS = 5000  # below this many rows to fetch, a second process costs more than it saves
+Encoded = tuple[str, bytes, list[bytes]]
 
 
-def answers_hash(payload: dict[str, Any]) -> str:
-    """The hash of a submission version. `_validation_status` is left out: it changes when a
-    reviewer's decision is written back, which is not an edit of the answers."""
-    if VOLATILE_KEYS.isdisjoint(payload):
-        return payload_hash(payload)
-    answers = dict(payload)
-    for key in VOLATILE_KEYS:
-        answers.pop(key, None)
-    return payload_hash(answers)
-
-
-def attachment_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    items = payload.get("_attachments")
-    if not isinstance(items, list):
-        return []
-    rows = []
-    for item in items:
-        if not isinstance(item, dict) or not item.get("uid") or not item.get("download_url"):
-            continue
-        rows.append(
-            {
-                "uid": str(item["uid"]),
-                "filename": str(item.get("media_file_basename") or item["uid"]),
-                "mimetype": item.get("mimetype"),
-                "question_xpath": item.get("question_xpath"),
-                "download_url": str(item["download_url"]),
-                "is_deleted_on_server": bool(item.get("is_deleted")),
-            }
-        )
-    return rows
-
-
-@dataclass
-class Prepared:
-    """One submission ready for the writer. Across processes the payload travels as JSON bytes
-    (pickling the parsed tree costs several times more)."""
-
-    kobo_id: int
-    digest: str
-    mapped: Mapped  # its persons and flags are moved into the plain tuples below
-    validation: tuple[str | None, str | None, int | None]
-    attachments: list[dict[str, Any]] = field(default_factory=list)
-    # Values in PERSON_COLUMNS order; PERSON_DATES as ISO text.
-    persons: list[Sequence[Any]] = field(default_factory=list)
-    kategori: list[list[str]] = field(default_factory=list)  # PPKS codes, one list per person
-    flags: list[Sequence[str]] = field(default_factory=list)  # values in FLAG_COLUMNS order
-    payload: dict[str, Any] | None = None
-    payload_json: bytes | None = None
-
-    def payload_text(self) -> str:
-        """The payload as JSON text, serialised once."""
-        if self.payload_json is not None:
-            return self.payload_json.decode("utf-8")
-        return jsonio.dumps(self.payload)
-
-    def payload_dict(self) -> dict[str, Any]:
-        if self.payload is not None:
-            return self.payload
-        value = jsonio.loads(self.payload_json or b"{}")
-        return value if isinstance(value, dict) else {"_raw": value}
-
-
-_PERSON_VALUES = operator.itemgetter(*PERSON_COLUMNS)  # a person dict -> its values in order
-
-
-def _dates_as_text(persons: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Date columns as ISO text, which both databases take as a date (SQLite stores exactly
-    this text), so the writer binds them without a per-value conversion."""
-    for person in persons:
-        for name in PERSON_DATES:
-            value = person[name]
-            if value is not None:
-                person[name] = value.isoformat()
-    return persons
-
-
-def prepare(form: str, payload: dict[str, Any], *, portable: bool = False) -> Prepared:
-    mapped = map_submission(form, payload)
-    # Plain tuples: they cross the process boundary and reach executemany without dict work.
-    prepared = Prepared(
-        kobo_id=int(payload["_id"]),
-        digest=answers_hash(payload),
-        mapped=mapped,
-        validation=validation_of(payload),
-        attachments=attachment_rows(payload),
-        persons=list(map(_PERSON_VALUES, _dates_as_text(mapped.persons))),
-        kategori=[list(dict.fromkeys(p.get("kategori") or [])) for p in mapped.persons],
-        flags=[(f.field, f.code, f.message, f.severity) for f in mapped.flags],
-    )
-    mapped.persons, mapped.flags = [], []
-    if portable:
-        prepared.payload_json = jsonio.dumps(payload).encode("utf-8")
-    else:
-        prepared.payload = payload
-    return prepared
+def _map_page(form: str, rows: list[dict[str, Any]]) -> list[Mapped]:
+    return [map_submission(form, r) for r in rows]
 
 
 def tune_gc() -> None:
@@ -154,40 +53,26 @@ def tune_gc() -> None:
     gc.set_threshold(max(GC_YOUNG_THRESHOLD, _young), older, oldest)
 
 
-def encode_page(page: list[Prepared]) -> tuple[str, bytes, list[bytes]]:
-    """A page of portable `Prepared` for the trip to the writer process.
+def encode_page(page: list[Mapped]) -> Encoded:
+    """A page of `Mapped` for the trip to the writer process.
 
-    Pickling a thousand dataclasses with their dicts and tuples costs several times more, on
-    both sides, than one orjson document: (kind, rows as JSON, payloads as their own bytes).
-    Dates and datetimes travel as ISO text and are revived by `decode_page`. A value orjson
-    refuses (an integer past 64 bits, a lone surrogate) sends that page by pickle instead.
+    Pickling a thousand dataclasses with their dicts costs several times more, on both sides,
+    than one orjson document: (kind, the results as JSON without their payloads, the payloads as
+    their own bytes). Dates and datetimes travel as ISO text; `decode_page` revives the
+    submission timestamps, and person dates stay text, which the writer binds as they are. A
+    value orjson refuses (a lone surrogate) sends that page by pickle instead.
     """
-    payloads = [p.payload_json or b"{}" for p in page]
-    rows = [
-        (
-            p.kobo_id,
-            p.digest,
-            p.validation,
-            p.mapped.system,
-            p.mapped.submission,
-            p.mapped.household,
-            p.mapped.psks_entry,
-            p.persons,
-            p.kategori,
-            p.flags,
-            p.attachments,
-        )
-        for p in page
-    ]
+    payloads = [m.payload_json.encode("utf-8") for m in page]
     try:
-        return "json", orjson.dumps(rows), payloads
+        body = orjson.dumps([{**vars(m), "payload_json": None} for m in page])
     except (TypeError, orjson.JSONEncodeError):
         return "pickle", pickle.dumps(page, protocol=pickle.HIGHEST_PROTOCOL), []
+    return "json", body, payloads
 
 
 def _revive(values: dict[str, Any]) -> dict[str, Any]:
-    """Submission values with their timestamps back as datetimes (they cross as ISO text; person
-    dates stay text, see `_dates_as_text`; households and PSKS entries hold neither)."""
+    """Submission values with their timestamps back as datetimes (households and PSKS entries
+    hold none, person dates stay ISO text)."""
     for name in SUBMISSION_DATETIMES:
         text = values.get(name)
         if type(text) is str:
@@ -195,34 +80,18 @@ def _revive(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def decode_page(encoded: tuple[str, bytes, list[bytes]]) -> list[Prepared]:
-    """The page `encode_page` sent, as the `Prepared` it was."""
+def decode_page(encoded: Encoded) -> list[Mapped]:
+    """The page `encode_page` sent, as the `Mapped` results it was."""
     kind, body, payloads = encoded
     if kind == "pickle":
-        page: list[Prepared] = pickle.loads(body)  # noqa: S301 (our own child process wrote it)
+        page: list[Mapped] = pickle.loads(body)  # noqa: S301 (our own child process wrote it)
         return page
     page = []
-    for row, payload in zip(orjson.loads(body), payloads, strict=True):
-        kobo_id, digest, validation, system, submission, household, psks, persons, *rest = row
-        kategori, flags, attachments = rest
-        page.append(
-            Prepared(
-                kobo_id=kobo_id,
-                digest=digest,
-                mapped=Mapped(
-                    submission=_revive(submission),
-                    household=household,
-                    psks_entry=psks,
-                    system=_revive(system),
-                ),
-                validation=tuple(validation),  # type: ignore[arg-type]
-                attachments=attachments,
-                persons=persons,
-                kategori=kategori,
-                flags=flags,
-                payload_json=payload,
-            )
-        )
+    for item, payload in zip(orjson.loads(body), payloads, strict=True):
+        item["system"] = _revive(item["system"])
+        item["flags"] = [Flag(**flag) for flag in item["flags"]]
+        item["payload_json"] = payload.decode("utf-8")
+        page.append(Mapped(**item))
     return page
 
 
@@ -263,9 +132,7 @@ def prefetched(pages: Iterator[T]) -> Iterator[T]:
 
 
 def _produce(
-    base_url: str,
-    token: str,
-    client_options: dict[str, Any],
+    client: KoboClient,
     form: str,
     asset_uid: str,
     after_id: int,
@@ -279,9 +146,9 @@ def _produce(
 
     def messages() -> Iterator[tuple[str, Any]]:
         try:
-            with KoboClient(base_url, token, **client_options) as client:
+            with client:
                 for rows in client.iter_pages(asset_uid, after_id=after_id):
-                    yield "page", encode_page([prepare(form, r, portable=True) for r in rows])
+                    yield "page", encode_page(_map_page(form, rows))
             yield "end", None
         except KoboError as exc:
             yield "kobo_error", (str(exc), exc.status)
@@ -298,32 +165,36 @@ def _produce(
         out.close()
 
 
-def prepared_pages(
+def mapped_pages(
     client: KoboClient,
     form: str,
     asset_uid: str,
     after_id: int,
     *,
+    preparer: bool = True,
     parallel_min_rows: int = PARALLEL_MIN_ROWS,
-) -> Iterator[list[Prepared]]:
-    """Yield prepared pages of submissions with `_id > after_id`, in `_id` order."""
+) -> Iterator[list[Mapped]]:
+    """Yield the mapped pages of submissions with `_id > after_id`, in `_id` order. With
+    `preparer`, pages after the first are mapped in a second process when at least
+    `parallel_min_rows` rows are left to fetch."""
     cursor = KeysetCursor(after_id=after_id, limit=client.page_limit)
     rows, remaining = client.next_page(asset_uid, cursor)
-    if cursor.done or remaining is None or remaining < parallel_min_rows:
+    parallel = preparer and remaining is not None and remaining >= parallel_min_rows
+    if cursor.done or not parallel:
         if rows:
-            yield [prepare(form, r) for r in rows]
+            yield _map_page(form, rows)
         if not cursor.done:
             for rows in prefetched(client.iter_pages(asset_uid, after_id=cursor.after_id)):
-                yield [prepare(form, r) for r in rows]
+                yield _map_page(form, rows)
         return
     # The second process starts first, so that it boots while this one stores the first page.
-    preparer = _Preparer(client, form, asset_uid, cursor.after_id)
+    second = _Preparer(client, form, asset_uid, cursor.after_id)
     try:
         if rows:
-            yield [prepare(form, r) for r in rows]
-        yield from preparer.pages()
+            yield _map_page(form, rows)
+        yield from second.pages()
     finally:
-        preparer.stop()
+        second.stop()
 
 
 class _Preparer:
@@ -335,7 +206,7 @@ class _Preparer:
         self.inbox, outbox = context.Pipe(duplex=False)
         self.worker = context.Process(
             target=_produce,
-            args=(client.base_url, client._token, client.options(), form, asset_uid, after_id),
+            args=(client, form, asset_uid, after_id),  # the client is pickled as its settings
             kwargs={"out": outbox},
             name="babale-prepare",
             daemon=True,
@@ -343,7 +214,7 @@ class _Preparer:
         self.worker.start()
         outbox.close()  # the child holds its own end: its exit is then seen as end of file
 
-    def pages(self) -> Iterator[list[Prepared]]:
+    def pages(self) -> Iterator[list[Mapped]]:
         while True:
             try:
                 kind, item = self.inbox.recv()

@@ -12,7 +12,9 @@ from registry.settings import Settings, SettingsError
 
 
 @contextmanager
-def open_harvester(settings: Settings, *, progress: bool | None = None) -> Iterator[Harvester]:
+def open_harvester(
+    settings: Settings, *, progress: bool | None = None, preparer: bool = True
+) -> Iterator[Harvester]:
     url, token = settings.require_kobo()
     try:
         db.ensure_schema(settings.database_url)
@@ -23,5 +25,9 @@ def open_harvester(settings: Settings, *, progress: bool | None = None) -> Itera
         ) from None
     with KoboClient(url, token) as client:
         yield Harvester(
-            settings, client, db.session_factory(settings.database_url), progress=progress
+            settings,
+            client,
+            db.session_factory(settings.database_url),
+            progress=progress,
+            preparer=preparer,
         )

@@ -8,7 +8,9 @@ at start). These are the facts it uses; tests/registry/test_columns.py checks ea
 
 from __future__ import annotations
 
-# Mapped columns, in table order, without the ids the writer fills in.
+from surveys.spec import PPKS
+
+# Mapped columns, without the ids the writer fills in (rows are dicts: the order is free).
 HOUSEHOLD_COLUMNS = (
     "no_kk",
     "kode_kecamatan",
@@ -22,21 +24,12 @@ HOUSEHOLD_COLUMNS = (
     "gps_accuracy",
     "foto_rumah",
 )
+# Person columns: the member answers of the survey definition (a new `Answer` there needs no
+# change here), plus the position and the parsed birth date.
 PERSON_COLUMNS = (
     "position",
-    "nik",
-    "nama",
-    "jenis_kelamin",
-    "tempat_lahir",
-    "tanggal_lahir",
+    *(answer.column for answer in PPKS.member_answers),
     "tanggal_lahir_date",
-    "hubungan",
-    "status_perkawinan",
-    "pendidikan",
-    "pekerjaan",
-    "nama_ibu_kandung",
-    "jenis_disabilitas",
-    "kategori_ppks",
 )
 PSKS_COLUMNS = (
     "kategori_psks",

@@ -1,43 +1,43 @@
-"""Prepared pages cross from the preparing process to the writer unchanged.
+"""Mapped pages cross from the preparing process to the writer unchanged.
 
-The writer stores exactly what `prepare()` computed in its own process, whichever way the page
-travelled (JSON, or pickle for values JSON refuses).
+The writer stores exactly what `map_submission()` computed in its own process, whichever way the
+page travelled (JSON, or pickle for values JSON refuses).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
 
-from harvester.mapping import PERSON_COLUMNS
-from harvester.pipeline import Prepared, decode_page, encode_page, prepare
+from harvester.mapping import Mapped, map_submission
+from harvester.pipeline import decode_page, encode_page
 from kobo_simulator import KoboSimulator
 from surveys import paths as f
 
 
-def as_written(p: Prepared) -> dict[str, Any]:
-    """Everything of a prepared submission that reaches the database."""
-    return {
-        "kobo_id": p.kobo_id,
-        "digest": p.digest,
-        "validation": tuple(p.validation),
-        "system": p.mapped.system,
-        "submission": p.mapped.submission,
-        "household": p.mapped.household,
-        "psks_entry": p.mapped.psks_entry,
-        "persons": [tuple(row) for row in p.persons],
-        "kategori": p.kategori,
-        "flags": [tuple(flag) for flag in p.flags],
-        "attachments": p.attachments,
-        "payload": p.payload_dict(),
-        "payload_text_is_json_of_payload": p.payload_text() is not None,
-    }
+def as_written(m: Mapped) -> dict[str, Any]:
+    """Everything of a mapped submission that reaches the database, person dates as ISO text
+    (the writer binds that text as it is), and the payload as the data its JSON text holds."""
+    values = dataclasses.asdict(m)
+    values["persons"] = [
+        {
+            **p,
+            "tanggal_lahir_date": p["tanggal_lahir_date"].isoformat()
+            if isinstance(p["tanggal_lahir_date"], dt.date)
+            else p["tanggal_lahir_date"],
+        }
+        for p in m.persons
+    ]
+    values["payload_json"] = json.loads(m.payload_json)
+    return values
 
 
-def travelled(form: str, payloads: list[dict[str, Any]]) -> tuple[str, list[Prepared]]:
-    encoded = encode_page([prepare(form, p, portable=True) for p in payloads])
+def travelled(form: str, payloads: list[dict[str, Any]]) -> tuple[str, list[Mapped]]:
+    encoded = encode_page([map_submission(form, p) for p in payloads])
     return encoded[0], decode_page(encoded)
 
 
@@ -54,17 +54,19 @@ def submissions(sim: KoboSimulator, form: str, n: int) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("form", ["ppks", "psks"])
-def test_a_generated_page_arrives_as_prepared_in_process(sim, form):
+def test_a_generated_page_arrives_as_mapped_in_process(sim, form):
     payloads = submissions(sim, form, 150)
     kind, arrived = travelled(form, payloads)
     assert kind == "json"
-    assert [as_written(p) for p in arrived] == [as_written(prepare(form, p)) for p in payloads]
+    assert [as_written(m) for m in arrived] == [
+        as_written(map_submission(form, p)) for p in payloads
+    ]
+    # The payload stored is the payload Kobo sent.
+    assert [json.loads(m.payload_json) for m in arrived] == payloads
     if form == "ppks":
-        born = [
-            row[PERSON_COLUMNS.index("tanggal_lahir_date")] for p in arrived for row in p.persons
-        ]
+        born = [p["tanggal_lahir_date"] for m in arrived for p in m.persons]
         assert born and all(b is None or dt.date.fromisoformat(b) for b in born)  # ISO dates
-    assert all(isinstance(p.mapped.system["submitted_at"], dt.datetime) for p in arrived)
+    assert all(isinstance(m.system["submitted_at"], dt.datetime) for m in arrived)
 
 
 def test_bad_values_and_values_json_refuses_arrive_unchanged(sim):
@@ -84,13 +86,17 @@ def test_bad_values_and_values_json_refuses_arrive_unchanged(sim):
     ]
     kind, arrived = travelled("ppks", [good, *odd])
     assert kind == "json"  # payloads travel as their own bytes; mapped values are cleaned
-    assert [as_written(p) for p in arrived] == [
-        as_written(prepare("ppks", p)) for p in [good, *odd]
+    assert [as_written(m) for m in arrived] == [
+        as_written(map_submission("ppks", p)) for p in [good, *odd]
     ]
-    assert arrived[2].validation == ("x", None, None)  # 1e30 is no timestamp, and no crash
+    assert arrived[2].validation == {
+        "kobo_validation_uid": "x",
+        "kobo_validation_by": None,
+        "kobo_validation_timestamp": None,  # 1e30 is no timestamp, and no crash
+    }
     # what the columns cannot hold (String(64), NUL) is not sent to the database
-    assert arrived[6].validation == (None, None, None)
-    assert arrived[6].mapped.system["kobo_validation_uid"] is None
+    assert set(arrived[6].validation.values()) == {None}
+    assert json.loads(arrived[5].payload_json)["extra"] == 2**70  # kept whole
 
     photo = {
         "uid": "attX1",
@@ -102,6 +108,18 @@ def test_bad_values_and_values_json_refuses_arrive_unchanged(sim):
     surrogate = {**good, "_id": good["_id"] + 7, "_attachments": [photo]}
     kind, arrived = travelled("ppks", [good, surrogate])
     assert kind == "pickle"  # orjson refuses the lone surrogate; the page still arrives
-    assert [as_written(p) for p in arrived] == [
-        as_written(prepare("ppks", p)) for p in [good, surrogate]
+    assert [as_written(m) for m in arrived] == [
+        as_written(map_submission("ppks", p)) for p in [good, surrogate]
     ]
+    assert arrived[1].attachments[0]["filename"] == "foto\ud800.jpg"
+
+
+def test_the_validation_status_is_not_part_of_the_payload_hash(sim):
+    """A decision written back to Kobo changes `_validation_status`, not the answers: the hash
+    that change detection compares stays the same, and any answer changes it."""
+    [payload] = submissions(sim, "ppks", 1)
+    decided = {**payload, "_validation_status": {"uid": "validation_status_not_approved"}}
+    edited = {**payload, f.ALAMAT: "Jalan baru"}
+    digest = map_submission("ppks", payload).payload_hash
+    assert map_submission("ppks", decided).payload_hash == digest
+    assert map_submission("ppks", edited).payload_hash != digest

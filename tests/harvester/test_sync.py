@@ -42,10 +42,21 @@ def make_settings(kobo, database_url: str, tmp_path: Path, **assets: str) -> Set
     )
 
 
-def run_once(settings: Settings, forms=("ppks",), *, reconcile=False, parallel=None, **client_kw):
-    """One harvest run; `parallel=N` prepares pages in a second process from N rows on."""
+def run_once(
+    settings: Settings,
+    forms=("ppks",),
+    *,
+    reconcile=False,
+    parallel=None,
+    preparer=True,
+    **client_kw,
+):
+    """One harvest run; `parallel=N` prepares pages in a second process from N rows on, unless
+    `preparer=False`."""
     client_kw.setdefault("backoff", 0.01)
-    options = {} if parallel is None else {"parallel_min_rows": parallel}
+    options: dict = {"preparer": preparer}
+    if parallel is not None:
+        options["parallel_min_rows"] = parallel
     with KoboClient(settings.kobo_url, settings.kobo_token, **client_kw) as client:
         harvester = Harvester(
             settings, client, db.session_factory(settings.database_url), **options
@@ -431,6 +442,21 @@ def test_pages_prepared_in_a_second_process_give_the_same_registry(scene):
         last = s.scalars(select(Submission).order_by(Submission.kobo_id.desc()).limit(1)).one()
         payload = kobo.get(uid, last.kobo_id)
         assert last.payload == payload  # the payload crossed the process boundary unchanged
+        assert [p.nik for p in last.household.persons] == [m[f.NIK] for m in members(payload)]
+        assert s.get(HarvestState, uid).last_kobo_id == max(kobo.ids(uid))
+
+
+def test_without_the_preparer_the_same_pages_give_the_same_registry(scene):
+    kobo, uid, settings = scene
+    kobo.generate(uid, 640)
+    kobo.faults.error(503, path=DATA, skip=3, times=2)
+    [result] = run_once(settings, page_limit=100, parallel=0, preparer=False)
+    assert (result.fetched, result.new, result.errors) == (640, 640, [])
+    assert db_counts(settings.database_url, uid) == expected(kobo, uid)
+    with db.session_scope(settings.database_url) as s:
+        last = s.scalars(select(Submission).order_by(Submission.kobo_id.desc()).limit(1)).one()
+        payload = kobo.get(uid, last.kobo_id)
+        assert last.payload == payload
         assert [p.nik for p in last.household.persons] == [m[f.NIK] for m in members(payload)]
         assert s.get(HarvestState, uid).last_kobo_id == max(kobo.ids(uid))
 
