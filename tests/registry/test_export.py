@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from babale.commands.registry import export
 from registry import export as registry_export
-from registry import wilayah
+from registry import queries, wilayah
 from registry.db import session_scope
 from registry.models import AuditLog
 from surveys import paths as f
@@ -182,7 +182,7 @@ def test_rows_across_many_fetch_batches_are_all_written_in_order(
         for payload in payloads:
             store(session, "ppks", payload)
     out = tmp_path / "bnba.csv"
-    count = registry_export.export_bnba(database_url, out, actor="cli:test")
+    count = registry_export.export_bnba(database_url, out, user=queries.operator("cli:test"))
     rows = read(out)
     assert count == len(rows) == sum(len(p[f.ANGGOTA]) for p in payloads)
     want = [r for p in payloads for r in expected_rows(p, "baru")]
@@ -195,7 +195,9 @@ def test_a_failed_export_leaves_no_file_and_no_audit_row(database_url, household
     folder = tmp_path / "out"
     folder.mkdir()
     with pytest.raises(registry_export.ExportError):
-        registry_export.export_bnba(database_url, folder / "bnba.csv", status="semua")
+        registry_export.export_bnba(
+            database_url, folder / "bnba.csv", registry_export.bnba_filter("semua")
+        )
     (folder / "bnba.csv").mkdir()  # the target cannot be replaced: fails after the rows are read
     with pytest.raises(OSError):
         registry_export.export_bnba(database_url, folder / "bnba.csv")
