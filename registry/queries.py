@@ -1,4 +1,4 @@
-"""select() builders shared by the pages, the API, photos, the dashboard and exports.
+"""select() builders shared by the pages, the API, photos, the dashboard, stats and exports.
 
 `scope(user)` is THE place where a user's wilayah limits what they may see: every query that
 returns submissions goes through it, so a filter means the same thing everywhere and a row outside
@@ -196,34 +196,37 @@ def _wib_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), wilayah.WIB).astimezone(dt.UTC)
 
 
+def _has(row: Any, *where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """A row of `row`'s table about this submission meets `where`. Correlated on Submission only,
+    so it also works in a query that already selects that table (the export's persons)."""
+    return exists().where(row.submission_id == Submission.id, *where).correlate(Submission)
+
+
 def _search(q: str) -> ColumnElement[bool]:
     """NIK / No KK when the text is digits, otherwise a name (person, PSKS or lembaga)."""
     if q.isdigit():
-        person = exists().where(Person.submission_id == Submission.id, Person.nik.startswith(q))
-        psks = exists().where(PsksEntry.submission_id == Submission.id, PsksEntry.nik.startswith(q))
-        kk = exists().where(Household.submission_id == Submission.id, Household.no_kk.startswith(q))
-        return or_(person, psks, kk)
-    person = exists().where(
-        Person.submission_id == Submission.id, Person.nama.icontains(q, autoescape=True)
-    )
-    psks = exists().where(
-        PsksEntry.submission_id == Submission.id,
-        or_(
-            PsksEntry.nama.icontains(q, autoescape=True),
-            PsksEntry.nama_lembaga.icontains(q, autoescape=True),
+        return or_(
+            _has(Person, Person.nik.startswith(q)),
+            _has(PsksEntry, PsksEntry.nik.startswith(q)),
+            _has(Household, Household.no_kk.startswith(q)),
+        )
+    return or_(
+        _has(Person, Person.nama.icontains(q, autoescape=True)),
+        _has(
+            PsksEntry,
+            or_(
+                PsksEntry.nama.icontains(q, autoescape=True),
+                PsksEntry.nama_lembaga.icontains(q, autoescape=True),
+            ),
         ),
     )
-    return or_(person, psks)
 
 
 def _kategori(kode: str) -> ColumnElement[bool]:
-    ppks = exists().where(
-        Person.submission_id == Submission.id,
-        PersonKategori.person_id == Person.id,
-        PersonKategori.kode == kode,
+    return or_(
+        _has(Person, PersonKategori.person_id == Person.id, PersonKategori.kode == kode),
+        _has(PsksEntry, PsksEntry.kategori_psks == kode),
     )
-    psks = exists().where(PsksEntry.submission_id == Submission.id, PsksEntry.kategori_psks == kode)
-    return or_(ppks, psks)
 
 
 def conditions(user: User, f: SubmissionFilter, *, with_status: bool = True) -> list[Any]:
