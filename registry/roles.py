@@ -107,7 +107,6 @@ ROLE: dict[Role, Capabilities] = {
 
 ROLES = tuple(Role)
 # The same table read the other way, for role checks (in Role's order).
-KABUPATEN_ROLES = tuple(r for r in Role if ROLE[r].reach == "kabupaten")
 PERSONAL_DATA_ROLES = tuple(r for r in Role if ROLE[r].sees_personal_data)
 DECIDING_ROLES = tuple(r for r in Role if ROLE[r].decides)
 ACCOUNT_ROLES = tuple(r for r in Role if ROLE[r].manages_accounts)
