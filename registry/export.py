@@ -1,4 +1,9 @@
-"""BNBA export: one CSV row per person of every PPKS household not deleted on Kobo.
+"""BNBA export: one CSV row per person of the PPKS households a filter matches.
+
+The rows are chosen by the same `registry.queries.SubmissionFilter` and `scope()` as the list and
+the API, so a filter means the same thing in a file as on a screen; households deleted on Kobo
+are never exported. The person columns are the form spec's member answers
+(`surveys.spec.PPKS.member_answers`).
 
 Rows are streamed from a server-side cursor and written as they come, so 350,000 persons never
 become 350,000 objects. The file is written beside its target and moved into place only when it
@@ -8,7 +13,6 @@ is complete, in the same transaction as its `AuditLog` row (UU 27/2022 Pasal 31)
 from __future__ import annotations
 
 import csv
-import getpass
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -16,12 +20,15 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from registry import quality, wilayah
+from registry import quality, queries, wilayah
 from registry.db import engine_for, session_scope
-from registry.models import STATUSES, AuditLog, Household, Person, Submission
-from registry.queries import LIVE
+from registry.models import AuditLog, Household, Person, Submission, User
+from registry.queries import LIVE, SubmissionFilter
+from registry.roles import STATUSES
+from registry.users import cli_actor
+from surveys.spec import PPKS
 
-BNBA_COLUMNS = (
+HOUSEHOLD_COLUMNS = (
     "kode_kecamatan",
     "kecamatan",
     "kode_desa",
@@ -31,16 +38,11 @@ BNBA_COLUMNS = (
     "rt",
     "rw",
     "no_kk",
-    "nik",
-    "nama",
-    "jenis_kelamin",
-    "tempat_lahir",
-    "tanggal_lahir",
-    "hubungan",
-    "kategori_ppks",
-    "status",
-    "kobo_id",
 )
+# A member answer declared in the form spec (with its Person column) is exported with no change
+# here.
+PERSON_COLUMNS = tuple(answer.column for answer in PPKS.member_answers)
+BNBA_COLUMNS = (*HOUSEHOLD_COLUMNS, *PERSON_COLUMNS, "status", "kobo_id")
 STATUS_ALL = "all"
 STATUS_CHOICES = (STATUS_ALL, *STATUSES)
 BATCH = 2000  # rows fetched per round trip from the server-side cursor
@@ -52,11 +54,17 @@ class ExportError(ValueError):
     """An export that cannot be made; the message says why in one line."""
 
 
-def bnba_select(status: str = STATUS_ALL) -> Select[*tuple[Any, ...]]:
-    """Persons with their household and submission, in wilayah order, deleted ones left out."""
+def bnba_filter(status: str = STATUS_ALL) -> SubmissionFilter:
+    """The filter of `babale export bnba --status`: every review status, or one."""
     if status not in STATUS_CHOICES:
         raise ExportError(f"unknown status {status!r}; use one of: {', '.join(STATUS_CHOICES)}")
-    stmt: Select[*tuple[Any, ...]] = (
+    return SubmissionFilter(status=None if status == STATUS_ALL else status)
+
+
+def bnba_select(user: User, f: SubmissionFilter | None = None) -> Select[*tuple[Any, ...]]:
+    """Persons with their household and submission that `f` matches inside `user`'s scope, in
+    wilayah order, deleted ones left out. The filter's paging and sort do not apply to a file."""
+    return (
         select(
             Household.kode_kecamatan,
             Household.kode_desa,
@@ -65,19 +73,13 @@ def bnba_select(status: str = STATUS_ALL) -> Select[*tuple[Any, ...]]:
             Household.rt,
             Household.rw,
             Household.no_kk,
-            Person.nik,
-            Person.nama,
-            Person.jenis_kelamin,
-            Person.tempat_lahir,
-            Person.tanggal_lahir,
-            Person.hubungan,
-            Person.kategori_ppks,
+            *(getattr(Person, column) for column in PERSON_COLUMNS),
             Submission.status,
             Submission.kobo_id,
         )
         .join(Household, Household.id == Person.household_id)
         .join(Submission, Submission.id == Household.submission_id)
-        .where(LIVE, Submission.form == "ppks")
+        .where(*queries.conditions(user, f or SubmissionFilter()), LIVE, Submission.form == "ppks")
         .order_by(
             Household.kode_kecamatan,
             Household.kode_desa,
@@ -85,9 +87,6 @@ def bnba_select(status: str = STATUS_ALL) -> Select[*tuple[Any, ...]]:
             Person.position,
         )
     )
-    if status != STATUS_ALL:
-        stmt = stmt.where(Submission.status == status)
-    return stmt
 
 
 def safe_cell(value: Any) -> Any:
@@ -109,25 +108,12 @@ def _row(r: Any) -> list[Any]:
     return [safe_cell(cells[c]) for c in BNBA_COLUMNS]
 
 
-def bnba_rows(url: str, status: str = STATUS_ALL) -> Iterator[list[Any]]:
-    """The export rows, streamed (a server-side cursor on PostgreSQL). A bad `status` raises
-    here, before anything is read or written."""
-    return _stream(url, bnba_select(status))
-
-
-def _stream(url: str, stmt: Select[*tuple[Any, ...]]) -> Iterator[list[Any]]:
+def bnba_rows(url: str, user: User, f: SubmissionFilter | None = None) -> Iterator[list[Any]]:
+    """The export rows, streamed (a server-side cursor on PostgreSQL)."""
+    stmt = bnba_select(user, f)
     with engine_for(url).connect() as conn:
         for r in conn.execution_options(yield_per=BATCH).execute(stmt):
             yield _row(r)
-
-
-def cli_actor() -> str:
-    """`cli:<os user>` for the audit log."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (containers)
-        user = f"uid{os.getuid()}" if hasattr(os, "getuid") else "unknown"
-    return f"cli:{user}"[: getattr(AuditLog.__table__.c.actor.type, "length", 64)]
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterator[list[Any]], *, bom: bool) -> int:
@@ -145,31 +131,36 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterator[list[Any]], *, b
 def export_bnba(
     url: str,
     out: Path,
+    f: SubmissionFilter | None = None,
     *,
-    status: str = STATUS_ALL,
+    user: User | None = None,
     fmt: str = "csv",
     bom: bool = False,
-    actor: str | None = None,
 ) -> int:
-    """Write the BNBA file to `out` and record the export; returns the number of persons."""
+    """Write the BNBA file of what `f` matches in `user`'s scope and record the export; returns
+    the number of persons. `user` is by default the person at the command line, who sees the
+    whole kabupaten (`queries.operator`)."""
     if fmt != "csv":
         raise ExportError(f"unknown format {fmt!r}; only csv is available")
     out = Path(out)
     if not out.parent.is_dir():
         raise ExportError(f"folder {out.parent} does not exist")
-    rows = bnba_rows(url, status)
+    f = f or SubmissionFilter()
+    user = user or queries.operator(cli_actor())
+    # The audit log names every filter; the status as "all" when there is none, as it always has.
+    filters = {"status": f.status or STATUS_ALL, **f.args(status=None, form=None)}
     tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
     try:
-        count = write_csv(tmp, BNBA_COLUMNS, rows, bom=bom)
+        count = write_csv(tmp, BNBA_COLUMNS, bnba_rows(url, user, f), bom=bom)
         with session_scope(url) as session:
             session.add(
                 AuditLog(
-                    actor=actor or cli_actor(),
+                    actor=user.username,
                     action="export",
                     detail={
                         "kind": "bnba",
                         "format": fmt,
-                        "filters": {"status": status},
+                        "filters": filters,
                         "rows": count,
                         "file": str(out.resolve()),
                     },

@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from registry.roles import Status
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -37,21 +39,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# Review states (registry.review is the only writer of Submission.status).
-STATUS_BARU = "baru"
-STATUS_TERVERIFIKASI = "terverifikasi"
-STATUS_DISETUJUI = "disetujui"
-STATUS_DIKEMBALIKAN = "dikembalikan"
-STATUS_DITOLAK = "ditolak"
-STATUSES = (
-    STATUS_BARU,
-    STATUS_TERVERIFIKASI,
-    STATUS_DISETUJUI,
-    STATUS_DIKEMBALIKAN,
-    STATUS_DITOLAK,
-)
-
-ROLES = ("admin", "dinsos", "kecamatan", "desa", "pimpinan")
+# Kept importable for the harvester; registry.roles is the home of roles and review states.
+STATUS_BARU = Status.BARU
 
 
 def utcnow() -> dt.datetime:
@@ -118,7 +107,9 @@ class Submission(Base):
     kobo_validation_by: Mapped[str | None] = mapped_column(String(150))
     kobo_validation_timestamp: Mapped[int | None] = mapped_column(BigInteger)
     # Review.
-    status: Mapped[str] = mapped_column(String(16), default=STATUS_BARU, server_default=STATUS_BARU)
+    status: Mapped[str] = mapped_column(  # a registry.roles.Status value
+        String(16), default=Status.BARU.value, server_default=Status.BARU.value
+    )
     is_changed_after_review: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
@@ -346,7 +337,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(256))
-    role: Mapped[str] = mapped_column(String(16))  # one of ROLES
+    role: Mapped[str] = mapped_column(String(16))  # a registry.roles.Role value
     wilayah: Mapped[str | None] = mapped_column(String(20))  # kecamatan or desa code
     nama_lengkap: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -17,9 +17,10 @@ from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
 
-# Kemendagri province codes (Permendagri 72/2019 plus the 2022 Papua provinces).
-_PROVINCE_RANGES = ((11, 19), (21, 21), (31, 36), (51, 53), (61, 65), (71, 76), (81, 82), (91, 96))
-PROVINCE_CODES = frozenset(code for lo, hi in _PROVINCE_RANGES for code in range(lo, hi + 1))
+# Kemendagri province codes (Permendagri 72/2019 plus the 2022 Papua provinces); the forms' NIK and
+# No KK constraints are built from the same ranges (xlsforms/rules.py).
+PROVINCE_RANGES = ((11, 19), (21, 21), (31, 36), (51, 53), (61, 65), (71, 76), (81, 82), (91, 96))
+PROVINCE_CODES = frozenset(code for lo, hi in PROVINCE_RANGES for code in range(lo, hi + 1))
 PREFIX_BENGKAYANG = "6107"
 FEMALE_DAY_OFFSET = 40
 

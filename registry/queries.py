@@ -1,4 +1,4 @@
-"""select() builders shared by the pages, the API, photos, the dashboard and exports.
+"""select() builders shared by the pages, the API, photos, the dashboard, stats and exports.
 
 `scope(user)` is THE place where a user's wilayah limits what they may see: every query that
 returns submissions goes through it, so a filter means the same thing everywhere and a row outside
@@ -16,9 +16,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
-from registry import kategori, wilayah
+from registry import kategori, roles, wilayah
 from registry.models import (
-    STATUSES,
     Household,
     OutboxItem,
     Person,
@@ -27,11 +26,9 @@ from registry.models import (
     Submission,
     User,
 )
+from registry.roles import STATUSES
 from surveys.spec import FORMS
 
-KABUPATEN_ROLES = ("admin", "dinsos", "pimpinan")
-# Roles that may see personal data (names, NIK, photos); pimpinan sees totals only.
-PERSONAL_DATA_ROLES = ("admin", "dinsos", "kecamatan", "desa")
 SORTS: dict[str, tuple[Any, ...]] = {
     "-submitted_at": (Submission.submitted_at.desc(), Submission.id.desc()),
     "submitted_at": (Submission.submitted_at.asc(), Submission.id.asc()),
@@ -71,11 +68,12 @@ def scope(user: User) -> ColumnElement[bool]:
     """The rows of `submission` that `user` may see at all: kabupaten, kecamatan or desa."""
     if not user.is_active:
         return false()
-    if user.role in KABUPATEN_ROLES:
+    reach = roles.reach(user.role)
+    if reach == "kabupaten":
         return true()
-    if user.role == "kecamatan" and user.wilayah:
+    if reach == "kecamatan" and user.wilayah:
         return Submission.kode_kecamatan == user.wilayah
-    if user.role == "desa" and user.wilayah:
+    if reach == "desa" and user.wilayah:
         return Submission.kode_desa == user.wilayah
     return false()
 
@@ -87,7 +85,14 @@ def in_scope(session: Session, user: User, submission: Submission) -> bool:
 
 
 def may_see_personal_data(user: User) -> bool:
-    return user.is_active and user.role in PERSONAL_DATA_ROLES
+    caps = roles.capabilities(user.role)
+    return user.is_active and caps is not None and caps.sees_personal_data
+
+
+def operator(name: str) -> User:
+    """Whoever runs a command (`babale stats`, `babale export`): they hold the database URL, so
+    they see what an administrator sees. Never stored; `name` is for the audit log."""
+    return User(username=name, role=roles.Role.ADMIN, wilayah=None, is_active=True)
 
 
 @dataclass(frozen=True)
@@ -191,34 +196,37 @@ def _wib_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), wilayah.WIB).astimezone(dt.UTC)
 
 
+def _has(row: Any, *where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """A row of `row`'s table about this submission meets `where`. Correlated on Submission only,
+    so it also works in a query that already selects that table (the export's persons)."""
+    return exists().where(row.submission_id == Submission.id, *where).correlate(Submission)
+
+
 def _search(q: str) -> ColumnElement[bool]:
     """NIK / No KK when the text is digits, otherwise a name (person, PSKS or lembaga)."""
     if q.isdigit():
-        person = exists().where(Person.submission_id == Submission.id, Person.nik.startswith(q))
-        psks = exists().where(PsksEntry.submission_id == Submission.id, PsksEntry.nik.startswith(q))
-        kk = exists().where(Household.submission_id == Submission.id, Household.no_kk.startswith(q))
-        return or_(person, psks, kk)
-    person = exists().where(
-        Person.submission_id == Submission.id, Person.nama.icontains(q, autoescape=True)
-    )
-    psks = exists().where(
-        PsksEntry.submission_id == Submission.id,
-        or_(
-            PsksEntry.nama.icontains(q, autoescape=True),
-            PsksEntry.nama_lembaga.icontains(q, autoescape=True),
+        return or_(
+            _has(Person, Person.nik.startswith(q)),
+            _has(PsksEntry, PsksEntry.nik.startswith(q)),
+            _has(Household, Household.no_kk.startswith(q)),
+        )
+    return or_(
+        _has(Person, Person.nama.icontains(q, autoescape=True)),
+        _has(
+            PsksEntry,
+            or_(
+                PsksEntry.nama.icontains(q, autoescape=True),
+                PsksEntry.nama_lembaga.icontains(q, autoescape=True),
+            ),
         ),
     )
-    return or_(person, psks)
 
 
 def _kategori(kode: str) -> ColumnElement[bool]:
-    ppks = exists().where(
-        Person.submission_id == Submission.id,
-        PersonKategori.person_id == Person.id,
-        PersonKategori.kode == kode,
+    return or_(
+        _has(Person, PersonKategori.person_id == Person.id, PersonKategori.kode == kode),
+        _has(PsksEntry, PsksEntry.kategori_psks == kode),
     )
-    psks = exists().where(PsksEntry.submission_id == Submission.id, PsksEntry.kategori_psks == kode)
-    return or_(ppks, psks)
 
 
 def conditions(user: User, f: SubmissionFilter, *, with_status: bool = True) -> list[Any]:
@@ -300,7 +308,7 @@ def status_counts(session: Session, user: User, f: SubmissionFilter) -> dict[str
         .where(*conditions(user, f, with_status=False))
         .group_by(Submission.status)
     )
-    counts = dict.fromkeys(STATUSES, 0)
+    counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
     counts.update({status: n for status, n in session.execute(stmt)})
     return counts
 
@@ -342,19 +350,20 @@ def pending_writeback(session: Session) -> int:
     )
 
 
-def stats(session: Session, user: User) -> dict[str, Any]:
-    """Totals by form, status and kecamatan inside `user`'s scope (no personal data), from one
-    grouped query. Submissions deleted on Kobo are left out, as in `babale stats`, and counted
-    apart in `deleted`."""
+def stats(session: Session, user: User, f: SubmissionFilter | None = None) -> dict[str, Any]:
+    """Totals by form, status and kecamatan of what `f` matches inside `user`'s scope (no
+    personal data), from one grouped query: the dashboard, `/api/v1/stats` and `babale stats`.
+    Submissions deleted on Kobo are left out and counted apart in `deleted`."""
+    where = conditions(user, f or SubmissionFilter())
     by_form = dict.fromkeys(FORMS, 0)
-    by_status = dict.fromkeys(STATUSES, 0)
+    by_status: dict[str, int] = dict.fromkeys(STATUSES, 0)
     by_kecamatan: dict[str, int] = {}
     by_kec_status: dict[str, dict[str, int]] = {}
     stmt = (
         select(
             Submission.form, Submission.kode_kecamatan, Submission.status, func.count(Submission.id)
         )
-        .where(scope(user), LIVE)
+        .where(*where, LIVE)
         .group_by(Submission.form, Submission.kode_kecamatan, Submission.status)
     )
     for form, kode, status, n in session.execute(stmt):
@@ -362,10 +371,10 @@ def stats(session: Session, user: User) -> dict[str, Any]:
         by_form[form] = by_form.get(form, 0) + n
         by_status[status] = by_status.get(status, 0) + n
         by_kecamatan[kode] = by_kecamatan.get(kode, 0) + n
-        row = by_kec_status.setdefault(kode, dict.fromkeys(STATUSES, 0))
+        row = by_kec_status.setdefault(kode, {s: 0 for s in STATUSES})
         row[status] = row.get(status, 0) + n
     deleted = session.scalar(
-        select(func.count(Submission.id)).where(scope(user), Submission.is_deleted_on_server)
+        select(func.count(Submission.id)).where(*where, Submission.is_deleted_on_server)
     )
     return {
         "total": sum(by_status.values()),
@@ -374,6 +383,27 @@ def stats(session: Session, user: User) -> dict[str, Any]:
         "by_kecamatan": dict(sorted(by_kecamatan.items())),
         "by_kecamatan_status": dict(sorted(by_kec_status.items())),
         "deleted": deleted or 0,
+    }
+
+
+def row_counts(session: Session, user: User, f: SubmissionFilter | None = None) -> dict[str, int]:
+    """The registry rows behind `stats()`: PPKS households, their members, PSKS entries (none of
+    them deleted on Kobo)."""
+    where = [*conditions(user, f or SubmissionFilter()), LIVE]
+
+    def count(row: Any, form: str) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(row)
+            .join(Submission, Submission.id == row.submission_id)
+            .where(*where, Submission.form == form)
+        )
+        return session.scalar(stmt) or 0
+
+    return {
+        "households": count(Household, "ppks"),
+        "persons": count(Person, "ppks"),
+        "psks": count(PsksEntry, "psks"),
     }
 
 

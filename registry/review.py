@@ -13,37 +13,22 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from registry import queries
-from registry.models import (
-    STATUS_BARU,
-    STATUS_DIKEMBALIKAN,
-    STATUS_DISETUJUI,
-    STATUS_DITOLAK,
-    STATUS_TERVERIFIKASI,
-    STATUSES,
-    OutboxItem,
-    ReviewEvent,
-    Submission,
-    User,
-)
+from registry import queries, roles
+from registry.models import OutboxItem, ReviewEvent, Submission, User
+from registry.roles import STATUSES, Status
 
 # Kobo validation status for each decision that leaves the district (see kobo/API.md §4).
-KOBO_VALIDATION_UID = {
-    STATUS_DISETUJUI: "validation_status_approved",
-    STATUS_DITOLAK: "validation_status_not_approved",
-    STATUS_DIKEMBALIKAN: "validation_status_on_hold",
+KOBO_VALIDATION_UID: dict[str, str] = {
+    Status.DISETUJUI: "validation_status_approved",
+    Status.DITOLAK: "validation_status_not_approved",
+    Status.DIKEMBALIKAN: "validation_status_on_hold",
 }
-TRANSITIONS: dict[str, frozenset[str]] = {
-    STATUS_BARU: frozenset(
-        {STATUS_TERVERIFIKASI, STATUS_DISETUJUI, STATUS_DIKEMBALIKAN, STATUS_DITOLAK}
+# Who may decide which state is in registry.roles; this is which state may follow which.
+TRANSITIONS: dict[str, frozenset[Status]] = {
+    Status.BARU: frozenset(
+        {Status.TERVERIFIKASI, Status.DISETUJUI, Status.DIKEMBALIKAN, Status.DITOLAK}
     ),
-    STATUS_TERVERIFIKASI: frozenset({STATUS_DISETUJUI, STATUS_DIKEMBALIKAN, STATUS_DITOLAK}),
-}
-DECIDERS: dict[str, frozenset[str]] = {
-    STATUS_TERVERIFIKASI: frozenset({"kecamatan", "dinsos", "admin"}),
-    STATUS_DISETUJUI: frozenset({"dinsos", "admin"}),
-    STATUS_DIKEMBALIKAN: frozenset({"dinsos", "admin"}),
-    STATUS_DITOLAK: frozenset({"dinsos", "admin"}),
+    Status.TERVERIFIKASI: frozenset({Status.DISETUJUI, Status.DIKEMBALIKAN, Status.DITOLAK}),
 }
 # The short list of reasons for a refusal (kept small so reports can count them).
 ALASAN_DITOLAK = {
@@ -55,14 +40,11 @@ ALASAN_DITOLAK = {
     "tanpa_persetujuan": "Tidak ada persetujuan subjek data",
     "lainnya": "Lainnya (lihat catatan)",
 }
-STATUS_LABEL = {
-    STATUS_BARU: "Baru",
-    STATUS_TERVERIFIKASI: "Terverifikasi",
-    STATUS_DISETUJUI: "Disetujui",
-    STATUS_DIKEMBALIKAN: "Dikembalikan",
-    STATUS_DITOLAK: "Ditolak",
-}
 NOTE_CHANGED_AFTER_REVIEW = "diubah setelah ditinjau"
+
+
+def _label(status: str) -> str:
+    return Status(status).label if status in STATUSES else status
 
 
 class ReviewError(Exception):
@@ -101,7 +83,7 @@ class UnknownStatus(ReviewError):
 
 def may_decide(user: User, to_status: str) -> bool:
     """Whether the role may ever move a submission to `to_status` (ignores the current state)."""
-    return user.is_active and user.role in DECIDERS.get(to_status, frozenset())
+    return user.is_active and roles.may_decide(user.role, to_status)
 
 
 def allowed_decisions(user: User, submission: Submission) -> list[str]:
@@ -124,27 +106,25 @@ def _check(
         raise UnknownStatus(f"Status tidak dikenal: {to_status}.")
     if not queries.in_scope(session, user, submission):
         raise NotFound("Data tidak ditemukan.")
-    if to_status not in DECIDERS:  # `baru` is reached only through an edit on Kobo
+    if to_status not in roles.DECISIONS:  # `baru` is reached only through an edit on Kobo
         raise InvalidTransition(
-            f"Status tidak dapat diubah dari {STATUS_LABEL[submission.status]} "
-            f"menjadi {STATUS_LABEL[to_status]}."
+            f"Status tidak dapat diubah dari {_label(submission.status)} "
+            f"menjadi {_label(to_status)}."
         )
     if not may_decide(user, to_status):
-        raise NotAllowed(
-            f"Peran {user.role} tidak berwenang memberi status {STATUS_LABEL[to_status]}."
-        )
+        raise NotAllowed(f"Peran {user.role} tidak berwenang memberi status {_label(to_status)}.")
     if submission.is_deleted_on_server:
         raise InvalidTransition("Data ini sudah dihapus di Kobo dan tidak dapat diputuskan.")
     if to_status not in TRANSITIONS.get(submission.status, frozenset()):
         raise InvalidTransition(
-            f"Status tidak dapat diubah dari {STATUS_LABEL[submission.status]} "
-            f"menjadi {STATUS_LABEL[to_status]}."
+            f"Status tidak dapat diubah dari {_label(submission.status)} "
+            f"menjadi {_label(to_status)}."
         )
-    if to_status == STATUS_DITOLAK and alasan not in ALASAN_DITOLAK:
+    if to_status == Status.DITOLAK and alasan not in ALASAN_DITOLAK:
         raise MissingReason("Pilih alasan penolakan dari daftar.")
-    if to_status in (STATUS_DIKEMBALIKAN, STATUS_DITOLAK) and not catatan:
+    if to_status in (Status.DIKEMBALIKAN, Status.DITOLAK) and not catatan:
         raise MissingNote(
-            f"Catatan wajib diisi untuk status {STATUS_LABEL[to_status]}: "
+            f"Catatan wajib diisi untuk status {_label(to_status)}: "
             "jelaskan apa yang harus diperbaiki atau mengapa."
         )
 
@@ -174,7 +154,7 @@ def decide(
         session.refresh(submission)
         raise InvalidTransition(
             f"Data ini baru saja diubah oleh peninjau lain (status kini "
-            f"{STATUS_LABEL[submission.status]}). Muat ulang halaman."
+            f"{_label(submission.status)}). Muat ulang halaman."
         )
     submission.status = to_status
     submission.is_changed_after_review = False
@@ -184,7 +164,7 @@ def decide(
         from_status=from_status,
         to_status=to_status,
         catatan=catatan,
-        alasan=alasan if to_status == STATUS_DITOLAK else None,
+        alasan=alasan if to_status == Status.DITOLAK else None,
         payload_hash=submission.payload_hash,
     )
     session.add(event)
@@ -236,17 +216,17 @@ def mark_changed_after_review(session: Session, submission: Submission) -> Revie
     Returns the event, or None when the submission had no decision to undo. A decision still
     waiting in the outbox is dropped.
     """
-    if submission.status == STATUS_BARU:
+    if submission.status == Status.BARU:
         return None
     event = ReviewEvent(
         submission_id=submission.id,
         user_id=None,
         from_status=submission.status,
-        to_status=STATUS_BARU,
+        to_status=Status.BARU,
         catatan=NOTE_CHANGED_AFTER_REVIEW,
         payload_hash=submission.payload_hash,
     )
-    submission.status = STATUS_BARU
+    submission.status = Status.BARU
     submission.is_changed_after_review = True
     session.add(event)
     # A decision Kobo has not received yet was about the old version: nobody has reviewed the

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from surveys.spec import SURVEYS
@@ -20,6 +21,9 @@ def instance_dir() -> Path:
     return Path(os.environ.get("BABALE_INSTANCE_DIR", "instance")).resolve()
 
 
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -31,6 +35,14 @@ class Settings:
     harvest_interval_minutes: int = 15
     secret_key: str | None = field(default=None, repr=False)
     env: str = "production"
+    instance_dir: Path = field(default_factory=instance_dir)
+    # The review app.
+    preferred_url_scheme: str = "http"  # https: session cookies are sent over HTTPS only
+    behind_proxy: bool = False  # trust one proxy's X-Forwarded-For/-Proto/-Host
+    login_rate_limit: str = "10 per minute"  # failed logins per address (Flask-Limiter syntax)
+    ratelimit_storage_uri: str = "memory://"  # where the login counters live (limits storage)
+    map_tile_url: str = OSM_TILES  # "" for no map tiles (offline)
+    xlsforms_dir: Path | None = None  # the forms whose labels the app shows (default xlsforms/)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +83,8 @@ class Settings:
             harvest_interval_minutes=interval,
             secret_key=env.get("BABALE_SECRET_KEY") or None,
             env=env.get("BABALE_ENV", "production"),
+            instance_dir=inst,
+            **_web_settings(env),
         )
 
     def require_kobo(self) -> tuple[str, str]:
@@ -87,3 +101,50 @@ class Settings:
         if not uid:
             raise SettingsError(f"{SURVEYS[form].asset_setting} is not set (the Kobo asset uid)")
         return uid
+
+
+def _web_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """The review app's settings (BABALE_PREFERRED_URL_SCHEME ... BABALE_XLSFORMS_DIR)."""
+    from limits import parse_many
+    from limits.storage import SCHEMES
+
+    scheme = (env.get("BABALE_PREFERRED_URL_SCHEME") or "http").strip().lower() or "http"
+    if scheme not in ("http", "https"):
+        raise SettingsError(f"BABALE_PREFERRED_URL_SCHEME must be http or https, got {scheme!r}")
+    proxy = (env.get("BABALE_BEHIND_PROXY") or "0").strip()
+    if proxy not in ("0", "1"):
+        raise SettingsError(f"BABALE_BEHIND_PROXY must be 1 (behind a proxy) or 0, got {proxy!r}")
+    rate = (env.get("BABALE_LOGIN_RATE_LIMIT") or "").strip() or "10 per minute"
+    try:
+        parse_many(rate)
+    except ValueError:
+        raise SettingsError(
+            f"BABALE_LOGIN_RATE_LIMIT must be a rate such as '10 per minute', got {rate!r}"
+        ) from None
+    storage = (env.get("BABALE_RATELIMIT_STORAGE_URI") or "").strip() or "memory://"
+    if storage.partition("://")[0] not in SCHEMES or "://" not in storage:
+        raise SettingsError(
+            "BABALE_RATELIMIT_STORAGE_URI must be a limits storage URI such as memory:// or "
+            f"redis://host:6379, got {storage!r}"
+        )
+    # Set but empty means no tiles (a map without background, e.g. offline).
+    tiles = env.get("BABALE_MAP_TILE_URL", OSM_TILES).strip()
+    if tiles and (
+        urlparse(tiles).scheme not in ("http", "https")
+        or not all(part in tiles for part in ("{z}", "{x}", "{y}"))
+    ):
+        raise SettingsError(
+            "BABALE_MAP_TILE_URL must be an http(s) tile URL with {z}, {x} and {y} "
+            f"(or empty for no tiles), got {tiles!r}"
+        )
+    forms = (env.get("BABALE_XLSFORMS_DIR") or "").strip()
+    if forms and not Path(forms).is_dir():
+        raise SettingsError(f"BABALE_XLSFORMS_DIR is not a folder: {forms!r}")
+    return {
+        "preferred_url_scheme": scheme,
+        "behind_proxy": proxy == "1",
+        "login_rate_limit": rate,
+        "ratelimit_storage_uri": storage,
+        "map_tile_url": tiles,
+        "xlsforms_dir": Path(forms).resolve() if forms else None,
+    }

@@ -6,7 +6,9 @@ of the database never holds a usable token. Every change is written to the audit
 
 from __future__ import annotations
 
+import getpass
 import hashlib
+import os
 import re
 import secrets
 from collections.abc import Sequence
@@ -15,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from registry import wilayah
-from registry.models import ROLES, AuditLog, User, utcnow
+from registry import roles, wilayah
+from registry.models import AuditLog, User, utcnow
+from registry.roles import ROLES
 
 MIN_PASSWORD_LENGTH = 8
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -33,13 +36,14 @@ def validate_role_wilayah(role: str, kode: str | None) -> str | None:
     if role not in ROLES:
         raise UserError(f"peran tidak dikenal: {role!r} (pilih salah satu: {', '.join(ROLES)})")
     kode = (kode or "").strip() or None
-    if role == "kecamatan":
+    reach = roles.reach(role)
+    if reach == "kecamatan":
         if not kode or not wilayah.is_kecamatan(kode):
             raise UserError(
                 "peran kecamatan memerlukan kode kecamatan Bengkayang yang sah, mis. 61.07.01"
             )
         return kode
-    if role == "desa":
+    if reach == "desa":
         if not kode or not wilayah.is_desa(kode):
             raise UserError(
                 "peran desa memerlukan kode desa Bengkayang yang sah, mis. 61.07.01.2001"
@@ -63,6 +67,15 @@ def _no_nul(value: str) -> str:
 def audit(session: Session, actor: str, action: str, **detail: object) -> None:
     clean = {k: _no_nul(v) if isinstance(v, str) else v for k, v in detail.items()}
     session.add(AuditLog(actor=_no_nul(actor), action=action, detail=clean))
+
+
+def cli_actor() -> str:
+    """`cli:<os user>`: who ran a command, for the audit log."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        user = f"uid{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    return f"cli:{user}"[: getattr(AuditLog.__table__.c.actor.type, "length", 64)]
 
 
 def get_by_username(session: Session, username: str) -> User | None:

@@ -17,6 +17,7 @@ NAMA_KABUPATEN = "Kabupaten Bengkayang"
 # Bengkayang's clock (Asia/Pontianak): UTC+7, no daylight saving. Days typed in filters and ages on
 # a visit date are WIB days.
 WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
+TIMEZONE = "Asia/Pontianak"  # the same clock by its tz database name, for those that want one
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,11 @@ from dataclasses import dataclass
 from surveys import paths as p
 
 
+def N_(text: str) -> str:
+    """Marks text the webapp shows for `pybabel extract` (its catalogue translates it on screen)."""
+    return text
+
+
 @dataclass(frozen=True)
 class Answer:
     """One answer stored whole, as text, in one registry column."""
@@ -51,7 +56,7 @@ PERSON_ANSWERS = (
 
 PPKS = Survey(
     name="ppks",
-    title="PPKS (rumah tangga)",
+    title=N_("PPKS (rumah tangga)"),
     xlsx="ppks.xlsx",
     asset_setting="BABALE_KOBO_ASSET_PPKS",
     paths=p.PPKS_PATHS,
@@ -62,7 +67,7 @@ PPKS = Survey(
 )
 PSKS = Survey(
     name="psks",
-    title="PSKS",
+    title=N_("PSKS"),
     xlsx="psks.xlsx",
     asset_setting="BABALE_KOBO_ASSET_PSKS",
     paths=p.PSKS_PATHS,

@@ -2,36 +2,33 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 
-from registry.settings import Settings, SettingsError, instance_dir
+from registry.settings import Settings, SettingsError
 
 
-def _config_from_env(settings: Settings) -> dict[str, Any]:
-    scheme = os.environ.get("BABALE_PREFERRED_URL_SCHEME", "http").strip().lower() or "http"
+def _config(settings: Settings) -> dict[str, Any]:
+    """Flask's config from the one Settings object (a test's `test_config` may override any)."""
     return {
         "SECRET_KEY": settings.secret_key,
         "BABALE_ENV": settings.env,
         "DATABASE_URL": settings.database_url,
         "MEDIA_DIR": str(settings.media_dir),
         "BABALE_SETTINGS": settings,
-        "PREFERRED_URL_SCHEME": scheme,
-        "BEHIND_PROXY": os.environ.get("BABALE_BEHIND_PROXY", "0") == "1",
-        "LOGIN_RATE_LIMIT": os.environ.get("BABALE_LOGIN_RATE_LIMIT", "10 per minute"),
-        "RATELIMIT_STORAGE_URI": os.environ.get("BABALE_RATELIMIT_STORAGE_URI", "memory://"),
+        "PREFERRED_URL_SCHEME": settings.preferred_url_scheme,
+        "BEHIND_PROXY": settings.behind_proxy,
+        "LOGIN_RATE_LIMIT": settings.login_rate_limit,
+        "RATELIMIT_STORAGE_URI": settings.ratelimit_storage_uri,
         "RATELIMIT_HEADERS_ENABLED": True,
         # Send decisions to Kobo right after they are taken (when Kobo is configured).
         "WRITEBACK_ENABLED": bool(settings.kobo_url and settings.kobo_token),
-        "MAP_TILE_URL": os.environ.get(
-            "BABALE_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-        ),
-        "XLSFORMS_DIR": os.environ.get("BABALE_XLSFORMS_DIR") or None,
-        "TRANSLATIONS_CACHE": str(instance_dir() / "translations"),
+        "MAP_TILE_URL": settings.map_tile_url,
+        "XLSFORMS_DIR": str(settings.xlsforms_dir) if settings.xlsforms_dir else None,
+        "TRANSLATIONS_CACHE": str(settings.instance_dir / "translations"),
     }
 
 
@@ -53,15 +50,13 @@ def _finish_config(app: Flask) -> None:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=https,
-        BABEL_DEFAULT_LOCALE="id",
-        BABEL_DEFAULT_TIMEZONE="Asia/Pontianak",
     )
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     settings = Settings.from_env()
-    app.config.from_mapping(_config_from_env(settings))
+    app.config.from_mapping(_config(settings))
     if test_config is not None:
         app.config.from_mapping(test_config)
     _finish_config(app)

@@ -1,4 +1,5 @@
-"""Who is asking, and the one role decorator. Wilayah scope lives in registry.queries.scope().
+"""Who is asking, and the one role decorator. Which roles may do what is in registry.roles;
+wilayah scope lives in registry.queries.scope().
 
 Pages use the session cookie (Flask-Login); the API uses only `Authorization: Bearer <token>`,
 so a browser's cookie can never drive the API (which is why the API may skip CSRF).
@@ -17,15 +18,8 @@ from flask_login import AnonymousUserMixin, LoginManager, UserMixin, current_use
 
 from registry import queries
 from registry import users as accounts
-from registry.models import ROLES, User
-from registry.queries import PERSONAL_DATA_ROLES
-from registry.review import DECIDERS
+from registry.models import User
 from webapp.db import get_db
-
-ALL_ROLES = ROLES
-PERSONAL = PERSONAL_DATA_ROLES
-DECIDING = tuple(r for r in ROLES if any(r in roles for roles in DECIDERS.values()))
-ADMIN = ("admin",)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

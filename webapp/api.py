@@ -9,13 +9,17 @@ from flask.typing import ResponseReturnValue
 
 from registry import queries, review
 from registry.models import Submission
+from registry.roles import DECIDING_ROLES, PERSONAL_DATA_ROLES, ROLES
 from registry.users import audit
+from surveys.spec import PPKS
 from webapp import background
-from webapp.access import ALL_ROLES, DECIDING, PERSONAL, actor, load_token_user, role_required
+from webapp.access import actor, load_token_user, role_required
 from webapp.db import get_db
 from webapp.present import mask_nik, subject
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# A member answer declared in the form spec (with its Person column) is served with no change here.
+PERSON_COLUMNS = tuple(answer.column for answer in PPKS.member_answers)
 bp.before_request(load_token_user)
 
 
@@ -61,14 +65,8 @@ def _detail(sub: Submission) -> dict[str, Any]:
             "persons": [
                 {
                     "position": p.position,
-                    "nik": p.nik,
-                    "nama": p.nama,
-                    "jenis_kelamin": p.jenis_kelamin,
-                    "tempat_lahir": p.tempat_lahir,
-                    "tanggal_lahir": p.tanggal_lahir,
-                    "hubungan": p.hubungan,
-                    "kategori_ppks": sorted(k.kode for k in p.kategori),
-                    "jenis_disabilitas": p.jenis_disabilitas,
+                    **{column: getattr(p, column) for column in PERSON_COLUMNS},
+                    "kategori_ppks": sorted(k.kode for k in p.kategori),  # parsed, unknown kept
                 }
                 for p in hh.persons
             ],
@@ -106,7 +104,7 @@ def _detail(sub: Submission) -> dict[str, Any]:
 
 
 @bp.get("/submissions")
-@role_required(*PERSONAL)
+@role_required(*PERSONAL_DATA_ROLES)
 def submissions() -> ResponseReturnValue:
     f = queries.SubmissionFilter.from_args(request.args)
     if f.errors:
@@ -121,7 +119,7 @@ def submissions() -> ResponseReturnValue:
 
 
 @bp.get("/submissions/<int:submission_id>")
-@role_required(*PERSONAL)
+@role_required(*PERSONAL_DATA_ROLES)
 def submission(submission_id: int) -> ResponseReturnValue:
     db = get_db()
     sub = queries.get_submission(db, actor(), submission_id)
@@ -134,7 +132,7 @@ def submission(submission_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/submissions/<int:submission_id>/decision")
-@role_required(*DECIDING)
+@role_required(*DECIDING_ROLES)
 def decision(submission_id: int) -> ResponseReturnValue:
     db = get_db()
     sub = queries.get_submission(db, actor(), submission_id)
@@ -180,6 +178,6 @@ def decision(submission_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/stats")
-@role_required(*ALL_ROLES)
+@role_required(*ROLES)
 def stats() -> ResponseReturnValue:
     return jsonify(queries.stats(get_db(), actor()))

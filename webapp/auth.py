@@ -19,7 +19,8 @@ from flask_login import login_user, logout_user
 from werkzeug.wrappers import Response
 
 from registry import users as accounts
-from webapp.access import ALL_ROLES, Account, actor, current_actor, role_required
+from registry.roles import ROLES
+from webapp.access import Account, actor, current_actor, role_required
 from webapp.db import get_db
 from webapp.extensions import limiter
 from webapp.forms import LoginForm, PasswordForm
@@ -83,13 +84,13 @@ def logout() -> Response:
 
 
 @bp.get("/akun/kata-sandi")
-@role_required(*ALL_ROLES)
+@role_required(*ROLES)
 def password() -> str:
     return render_template("auth/password.html", form=PasswordForm())
 
 
 @bp.post("/akun/kata-sandi")
-@role_required(*ALL_ROLES)
+@role_required(*ROLES)
 def password_submit() -> tuple[str, int] | Response:
     form = PasswordForm()
     if form.validate_on_submit():

@@ -5,18 +5,19 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from registry import queries
-from webapp.access import ALL_ROLES, actor, role_required
+from registry.roles import ROLES, WRITEBACK_ROLES
+from webapp.access import actor, role_required
 from webapp.db import get_db
 
 bp = Blueprint("dashboard", __name__)
 
 
 @bp.get("/")
-@role_required(*ALL_ROLES)
+@role_required(*ROLES)
 def index() -> str:
     user = actor()
     db = get_db()
-    waiting = queries.pending_writeback(db) if user.role in ("admin", "dinsos") else None
+    waiting = queries.pending_writeback(db) if user.role in WRITEBACK_ROLES else None
     return render_template(
         "dashboard.html",
         stats=queries.stats(db, user),

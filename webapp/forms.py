@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from registry.models import ROLES
+from registry.roles import ROLES
 from registry.users import MIN_PASSWORD_LENGTH
 
 # WTForms has no Indonesian catalogue: every validator carries its own message, or the pages
@@ -50,7 +50,7 @@ class UserForm(FlaskForm):
     nama_lengkap = StringField(_l("Nama lengkap"), validators=[Optional(), at_most(200)])
     # The role is checked by registry.users (one Indonesian line), not WTForms ("Not a valid
     # choice.").
-    role = SelectField(_l("Peran"), choices=list(ROLES), validate_choice=False)
+    role = SelectField(_l("Peran"), choices=[role.value for role in ROLES], validate_choice=False)
     wilayah = StringField(_l("Kode wilayah"), validators=[Optional(), at_most(20)])
     password = PasswordField(
         _l("Kata sandi awal"), validators=[required(), at_least(MIN_PASSWORD_LENGTH)]

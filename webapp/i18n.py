@@ -14,6 +14,7 @@ from babel.messages.pofile import read_po
 from flask import Flask, request, session
 from flask_babel import get_locale
 
+from registry.wilayah import TIMEZONE
 from webapp.extensions import babel
 
 SOURCE_DIR = Path(__file__).with_name("translations")
@@ -58,7 +59,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(
         app,
         default_locale="id",
-        default_timezone="Asia/Pontianak",
+        default_timezone=TIMEZONE,
         default_translation_directories=str(compiled),
         locale_selector=select_locale,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
@@ -10,36 +11,21 @@ from flask_babel import lazy_gettext as _l
 from registry import kategori, wilayah
 from registry.models import Submission
 from registry.review import ALASAN_DITOLAK
+from registry.roles import ACCOUNT_ROLES, ACTION_LABEL, PERSONAL_DATA_ROLES, Role, Status
 from registry.wilayah import WIB
+from surveys.spec import SURVEYS
 
-STATUS_TEXT = {
-    "baru": _l("Baru"),
-    "terverifikasi": _l("Terverifikasi"),
-    "disetujui": _l("Disetujui"),
-    "dikembalikan": _l("Dikembalikan"),
-    "ditolak": _l("Ditolak"),
-}
-# The button that leads to each state.
-ACTION_TEXT = {
-    "terverifikasi": _l("Verifikasi"),
-    "disetujui": _l("Setujui"),
-    "dikembalikan": _l("Kembalikan ke desa"),
-    "ditolak": _l("Tolak"),
-}
+# The words come from registry.roles and surveys.spec; they are this catalogue's msgids.
+STATUS_TEXT: dict[str, Any] = {status: _l(status.label) for status in Status}
+ACTION_TEXT = {status: _l(label) for status, label in ACTION_LABEL.items()}
+ROLE_TEXT = {role: _l(role.label) for role in Role}
+FORM_TEXT = {name: _l(survey.title) for name, survey in SURVEYS.items()}
 # The calculated `jenis_subjek` of a PSKS (registry/data/psks_kategori.csv).
 JENIS_SUBJEK_TEXT = {
     "perorangan": _l("Perorangan"),
     "keluarga": _l("Keluarga"),
     "lembaga": _l("Lembaga"),
     "badan_usaha": _l("Badan usaha"),
-}
-FORM_TEXT = {"ppks": _l("PPKS (rumah tangga)"), "psks": _l("PSKS")}
-ROLE_TEXT = {
-    "admin": _l("Administrator"),
-    "dinsos": _l("Peninjau Dinas Sosial"),
-    "kecamatan": _l("Verifikator kecamatan"),
-    "desa": _l("Operator desa"),
-    "pimpinan": _l("Pimpinan"),
 }
 
 
@@ -124,5 +110,7 @@ def init_app(app: Flask) -> None:
         FORM_TEXT=FORM_TEXT,
         ROLE_TEXT=ROLE_TEXT,
         ALASAN_DITOLAK=ALASAN_DITOLAK,
+        PERSONAL_DATA_ROLES=PERSONAL_DATA_ROLES,
+        ACCOUNT_ROLES=ACCOUNT_ROLES,
         subject=subject,
     )

@@ -20,24 +20,19 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from registry import kategori, queries, review, wilayah
-from registry.models import (
-    STATUS_DISETUJUI,
-    STATUS_TERVERIFIKASI,
-    Attachment,
-    Submission,
-    User,
-)
+from registry import kategori, queries, review, roles, wilayah
+from registry.models import Attachment, Submission, User
+from registry.roles import DECIDING_ROLES, PERSONAL_DATA_ROLES, Status
 from registry.users import audit
 from surveys import paths as F
 from webapp import background
-from webapp.access import DECIDING, PERSONAL, actor, role_required
+from webapp.access import actor, role_required
 from webapp.db import get_db
 from webapp.labels import describe, labels_for
 from webapp.present import jenis_subjek, nama_kategori, nama_wilayah, status_text
 
 bp = Blueprint("submissions", __name__, url_prefix="/pengajuan")
-BULK_STATUSES = (STATUS_TERVERIFIKASI, STATUS_DISETUJUI)
+BULK_STATUSES = (Status.TERVERIFIKASI, Status.DISETUJUI)
 NEWER_MESSAGE = _l("%(n)d data masuk setelah daftar dibuka dan belum diputuskan: periksa dulu.")
 INLINE_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 ANSWER_FORMATTERS = {
@@ -60,16 +55,17 @@ def is_photo(att: Attachment) -> bool:
 
 def wilayah_choices(user: User) -> tuple[list[wilayah.Kecamatan], list[wilayah.Desa]]:
     """The kecamatan and desa a user may filter on (their own scope only)."""
-    if user.role == "kecamatan" and user.wilayah:
+    reach = roles.reach(user.role)
+    if reach == "kecamatan" and user.wilayah:
         return [wilayah.kecamatan()[user.wilayah]], wilayah.desa_in(user.wilayah)
-    if user.role == "desa" and user.wilayah:
+    if reach == "desa" and user.wilayah:
         own = wilayah.desa()[user.wilayah]
         return [wilayah.kecamatan()[own.kode_kecamatan]], [own]
     return list(wilayah.kecamatan().values()), list(wilayah.desa().values())
 
 
 @bp.get("/")
-@role_required(*PERSONAL)
+@role_required(*PERSONAL_DATA_ROLES)
 def index() -> str:
     user = actor()
     f = queries.SubmissionFilter.from_args(request.args)
@@ -129,7 +125,7 @@ def _get_or_404(submission_id: int) -> Submission:
 
 
 @bp.get("/<int:submission_id>")
-@role_required(*PERSONAL)
+@role_required(*PERSONAL_DATA_ROLES)
 def detail(submission_id: int) -> tuple[str, int]:
     submission = _get_or_404(submission_id)
     db = get_db()
@@ -140,7 +136,7 @@ def detail(submission_id: int) -> tuple[str, int]:
 
 
 @bp.post("/<int:submission_id>/keputusan")
-@role_required(*DECIDING)
+@role_required(*DECIDING_ROLES)
 def decide_submit(submission_id: int) -> tuple[str, int] | Response:
     submission = _get_or_404(submission_id)
     db = get_db()
@@ -169,7 +165,7 @@ def decide_submit(submission_id: int) -> tuple[str, int] | Response:
 
 
 @bp.post("/keputusan-massal")
-@role_required(*DECIDING)
+@role_required(*DECIDING_ROLES)
 def bulk_submit() -> Response:
     user = actor()
     db = get_db()
@@ -233,7 +229,7 @@ def bulk_submit() -> Response:
 
 
 @bp.get("/<int:submission_id>/lampiran/<int:attachment_id>")
-@role_required(*PERSONAL)
+@role_required(*PERSONAL_DATA_ROLES)
 def attachment(submission_id: int, attachment_id: int) -> Response:
     submission = _get_or_404(submission_id)
     att = next((a for a in submission.attachments if a.id == attachment_id), None)

@@ -18,7 +18,8 @@ from werkzeug.wrappers import Response
 from registry import queries, wilayah
 from registry import users as accounts
 from registry.models import User
-from webapp.access import ADMIN, actor, role_required
+from registry.roles import ACCOUNT_ROLES
+from webapp.access import actor, role_required
 from webapp.db import get_db
 from webapp.forms import UserForm
 from webapp.present import sentence
@@ -40,13 +41,13 @@ def _page(
 
 
 @bp.get("/")
-@role_required(*ADMIN)
+@role_required(*ACCOUNT_ROLES)
 def index() -> tuple[str, int]:
     return _page(UserForm())
 
 
 @bp.post("/")
-@role_required(*ADMIN)
+@role_required(*ACCOUNT_ROLES)
 def create_submit() -> tuple[str, int] | Response:
     form = UserForm()
     if not form.validate_on_submit():
@@ -79,7 +80,7 @@ def _user_or_404(user_id: int) -> User:
 
 
 @bp.post("/<int:user_id>/aktif")
-@role_required(*ADMIN)
+@role_required(*ACCOUNT_ROLES)
 def active_submit(user_id: int) -> Response:
     user = _user_or_404(user_id)
     active = request.form.get("aktif") == "1"
@@ -99,7 +100,7 @@ def active_submit(user_id: int) -> Response:
 
 
 @bp.post("/<int:user_id>/token")
-@role_required(*ADMIN)
+@role_required(*ACCOUNT_ROLES)
 def token_submit(user_id: int) -> tuple[str, int] | Response:
     user = _user_or_404(user_id)
     db = get_db()

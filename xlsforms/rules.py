@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from registry import kategori
+from registry.nik import PROVINCE_RANGES  # Kemendagri province codes (DOMAIN.md §4.1)
 
-# Kemendagri province codes (DOMAIN.md §4.1): Permendagri 72/2019 plus the 2022 Papua provinces.
-PROVINCE_RANGES = ((11, 19), (21, 21), (31, 36), (51, 53), (61, 65), (71, 76), (81, 82), (91, 96))
 ADULT_AGE = 18  # UU 35/2014: a child is under 18
 
 _NOT_00 = "(0[1-9]|[1-9][0-9])"

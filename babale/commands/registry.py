@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
-from registry.models import STATUSES
+from registry.roles import STATUSES
 
 
 def _database_url() -> str:
@@ -91,21 +92,45 @@ def db_current() -> None:
         click.echo(f"{current} (upgrade to {head} with `babale db upgrade`)")
 
 
+def _stats_table(counts: dict[str, Any]) -> str:
+    """A small table for people (Bahasa Indonesia labels)."""
+    rows = [
+        ("Kiriman PPKS", counts["submissions"]["ppks"]),
+        ("Kiriman PSKS", counts["submissions"]["psks"]),
+        ("Keluarga (PPKS)", counts["households"]),
+        ("Anggota keluarga (PPKS)", counts["persons"]),
+        ("Entri PSKS", counts["psks"]),
+        ("Dihapus di Kobo", counts["deleted"]),
+        *((f"Status {status}", n) for status, n in counts["by_status"].items()),
+    ]
+    width = max(len(label) for label, _ in rows)
+    digits = max(len(str(n)) for _, n in rows)
+    return "\n".join(f"{label:<{width}}  {n:>{digits}}" for label, n in rows)
+
+
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of a table.")
 def stats(as_json: bool) -> None:
     """Counts of what the database holds (deleted-on-Kobo submissions counted apart)."""
     from registry import db as registry_db
-    from registry import stats as registry_stats
+    from registry import queries
+    from registry.users import cli_actor
 
     url = _database_url()
     _ready(url)
     with registry_db.session_scope(url) as session:
-        counts = registry_stats.collect(session)
+        everyone = queries.operator(cli_actor())
+        totals = queries.stats(session, everyone)
+        counts = {
+            "submissions": totals["by_form"],
+            **queries.row_counts(session, everyone),
+            "deleted": totals["deleted"],
+            "by_status": totals["by_status"],
+        }
     if as_json:
         click.echo(json.dumps(counts))
     else:
-        click.echo(registry_stats.table(counts))
+        click.echo(_stats_table(counts))
 
 
 @click.group()
@@ -123,7 +148,7 @@ def export() -> None:
 )
 @click.option(
     "--status",
-    type=click.Choice(["all", *STATUSES]),
+    type=click.Choice(["all", *(status.value for status in STATUSES)]),
     default="all",
     show_default=True,
     help="Only submissions with this review status.",
@@ -131,13 +156,13 @@ def export() -> None:
 @click.option("--bom", is_flag=True, help="Start the file with a UTF-8 BOM (for Excel).")
 def export_bnba(fmt: str, out: Path, status: str, bom: bool) -> None:
     """One row per person (by name, by address) of every PPKS household not deleted on Kobo."""
-    from registry.export import ExportError
+    from registry.export import ExportError, bnba_filter
     from registry.export import export_bnba as run_export
 
     url = _database_url()
     _ready(url)
     try:
-        count = run_export(url, out, status=status, fmt=fmt, bom=bom)
+        count = run_export(url, out, bnba_filter(status), fmt=fmt, bom=bom)
     except ExportError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

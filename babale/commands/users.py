@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 
 import click
 
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
+from registry.roles import Role
 
 
 def _read_password() -> str:
@@ -48,7 +42,7 @@ def users() -> None:
 @click.option(
     "--role",
     required=True,
-    type=click.Choice(["admin", "dinsos", "kecamatan", "desa", "pimpinan"]),
+    type=click.Choice([role.value for role in Role]),
     help="admin, dinsos, kecamatan (needs --wilayah KEC), desa (needs --wilayah DESA), pimpinan",
 )
 @click.option(
@@ -67,7 +61,13 @@ def create(username: str, role: str, kode: str | None, nama: str | None) -> None
         password = _read_password()
         with session_scope(url) as session:
             user = accounts.create_user(
-                session, username, password, role, kode, nama_lengkap=nama, actor=_actor()
+                session,
+                username,
+                password,
+                role,
+                kode,
+                nama_lengkap=nama,
+                actor=accounts.cli_actor(),
             )
             where = f", {user.wilayah}" if user.wilayah else ""
             line = f"created {user.username} ({user.role}{where})"
@@ -106,7 +106,7 @@ def disable(username: str) -> None:
     try:
         with session_scope(_database_url()) as session:
             accounts.set_active(
-                session, accounts.require_user(session, username), False, actor=_actor()
+                session, accounts.require_user(session, username), False, actor=accounts.cli_actor()
             )
     except accounts.UserError as exc:
         raise click.ClickException(str(exc)) from None
@@ -123,7 +123,7 @@ def token(username: str) -> None:
     try:
         with session_scope(_database_url()) as session:
             value = accounts.issue_token(
-                session, accounts.require_user(session, username), actor=_actor()
+                session, accounts.require_user(session, username), actor=accounts.cli_actor()
             )
     except accounts.UserError as exc:
         raise click.ClickException(str(exc)) from None

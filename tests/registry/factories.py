@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from harvester.mapping import map_submission, payload_hash, system_fields
 from registry import wilayah
 from registry.models import (
-    STATUS_BARU,
     Household,
     Person,
     PersonKategori,
@@ -26,6 +25,7 @@ from registry.models import (
     Submission,
     utcnow,
 )
+from registry.roles import Status
 from surveys import paths as f
 
 VISIT = dt.date(2025, 3, 10)
@@ -213,7 +213,7 @@ def store(
     form: str,
     payload: dict[str, Any],
     *,
-    status: str = STATUS_BARU,
+    status: str = Status.BARU,
     is_deleted_on_server: bool = False,
 ) -> Submission:
     """Map `payload` with the real mapping and insert the rows, as the harvester does."""

@@ -13,11 +13,14 @@ from sqlalchemy import select
 
 from babale.commands.registry import export
 from registry import export as registry_export
-from registry import wilayah
+from registry import queries, wilayah
 from registry.db import session_scope
-from registry.models import AuditLog
+from registry.models import AuditLog, User
+from registry.queries import SubmissionFilter
 from surveys import paths as f
+from surveys.spec import PPKS
 from tests.registry.factories import member, ppks_payload, psks_payload, random_household, store
+from tests.webapp.factories import make_user
 
 REQUIRED = (
     "kode_kecamatan, kecamatan, kode_desa, desa, alamat, rt, rw, no_kk, nik, nama, jenis_kelamin, "
@@ -182,7 +185,7 @@ def test_rows_across_many_fetch_batches_are_all_written_in_order(
         for payload in payloads:
             store(session, "ppks", payload)
     out = tmp_path / "bnba.csv"
-    count = registry_export.export_bnba(database_url, out, actor="cli:test")
+    count = registry_export.export_bnba(database_url, out, user=queries.operator("cli:test"))
     rows = read(out)
     assert count == len(rows) == sum(len(p[f.ANGGOTA]) for p in payloads)
     want = [r for p in payloads for r in expected_rows(p, "baru")]
@@ -195,7 +198,9 @@ def test_a_failed_export_leaves_no_file_and_no_audit_row(database_url, household
     folder = tmp_path / "out"
     folder.mkdir()
     with pytest.raises(registry_export.ExportError):
-        registry_export.export_bnba(database_url, folder / "bnba.csv", status="semua")
+        registry_export.export_bnba(
+            database_url, folder / "bnba.csv", registry_export.bnba_filter("semua")
+        )
     (folder / "bnba.csv").mkdir()  # the target cannot be replaced: fails after the rows are read
     with pytest.raises(OSError):
         registry_export.export_bnba(database_url, folder / "bnba.csv")
@@ -203,3 +208,65 @@ def test_a_failed_export_leaves_no_file_and_no_audit_row(database_url, household
     assert list((folder / "bnba.csv").iterdir()) == []
     with session_scope(database_url) as session:
         assert session.scalars(select(AuditLog)).all() == []
+
+
+def test_every_member_answer_of_the_form_spec_is_a_column_with_its_answer(database_url, tmp_path):
+    """A member answer declared in surveys.spec (with its Person column) reaches the file."""
+    extra = {
+        a.path: f"nilai {a.column}" for a in PPKS.member_answers if a.column != "kategori_ppks"
+    }
+    people = [
+        member(n, born=dt.date(1980 + i, 1, 1), sex="L", serial=i + 1, **extra)
+        for i, n in enumerate(["Ani", "Budi"])
+    ]
+    payload = ppks_payload(1, members=people)
+    with session_scope(database_url) as session:
+        store(session, "ppks", payload)
+    out = tmp_path / "bnba.csv"
+    assert run(database_url, "--out", str(out)).exit_code == 0
+    columns = [a.column for a in PPKS.member_answers]
+    with out.open(encoding="utf-8", newline="") as fh:
+        header = next(csv.reader(fh))
+    assert [c for c in header if c in columns] == columns  # in the form spec's order
+    for row, sent in zip(sorted(read(out), key=lambda r: r["nik"]), people, strict=True):
+        assert {c: row[c] for c in columns if c != "kategori_ppks"} == {
+            a.column: sent[a.path] for a in PPKS.member_answers if a.column != "kategori_ppks"
+        }
+
+
+def test_the_filter_and_the_scope_choose_the_rows_as_on_the_list(database_url, tmp_path):
+    """The export takes the list's SubmissionFilter and the user's scope, not rules of its own."""
+    rng = random.Random(23)
+    payloads = [random_household(rng, i) for i in range(1, 30)]
+    desa = payloads[0][f.DESA]
+    with session_scope(database_url) as session:
+        for payload in payloads:
+            store(session, "ppks", payload)
+        desa_user_id = make_user(session, "desa", desa).id
+    kecamatan = payloads[0][f.KECAMATAN]
+    out = tmp_path / "bnba.csv"
+
+    count = registry_export.export_bnba(database_url, out, SubmissionFilter(kecamatan=kecamatan))
+    assert count == sum(len(p[f.ANGGOTA]) for p in payloads if p[f.KECAMATAN] == kecamatan)
+    assert {r["kode_kecamatan"] for r in read(out)} == {kecamatan}
+
+    with session_scope(database_url) as session:
+        user = session.get(User, desa_user_id)
+        count = registry_export.export_bnba(database_url, out, user=user)
+        username = user.username
+    assert count == sum(len(p[f.ANGGOTA]) for p in payloads if p[f.DESA] == desa)
+    assert {r["kode_desa"] for r in read(out)} == {desa}
+    with session_scope(database_url) as session:
+        actors = session.scalars(select(AuditLog.actor).where(AuditLog.action == "export")).all()
+    assert actors[-1] == username
+
+
+def test_the_audit_log_names_every_filter_of_the_file(database_url, households, tmp_path):
+    out = tmp_path / "bnba.csv"
+    kecamatan = households[0][0][f.KECAMATAN]
+    registry_export.export_bnba(
+        database_url, out, SubmissionFilter(status="baru", kecamatan=kecamatan, q="Budi")
+    )
+    with session_scope(database_url) as session:
+        (log,) = session.scalars(select(AuditLog)).all()
+    assert log.detail["filters"] == {"status": "baru", "kecamatan": kecamatan, "q": "Budi"}

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from babale.commands.registry import stats
 from registry.db import session_scope
-from registry.models import STATUSES
+from registry.roles import STATUSES
 from surveys import paths as f
 from tests.registry.factories import ppks_payload, psks_payload, random_household, store
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 
 import pytest
@@ -9,6 +10,8 @@ from sqlalchemy import select
 
 from registry import review
 from registry.models import OutboxItem, Submission
+from surveys.spec import PPKS
+from tests.registry.factories import member, ppks_payload, store
 from tests.webapp import factories as fx
 
 
@@ -195,3 +198,19 @@ def test_stats_leave_out_submissions_deleted_on_kobo_and_count_them_apart(client
     assert stats["total"] == len(live) == sum(stats["by_form"].values())
     assert sum(stats["by_kecamatan"].values()) == len(live) and stats["deleted"] == 1
     assert stats["by_status"][gone.status] == sum(1 for r in live if r.status == gone.status)
+
+
+def test_every_member_answer_of_the_form_spec_is_served_on_the_detail(client, auth, db):
+    """A member answer declared in surveys.spec (with its Person column) reaches the API."""
+    answers = [a for a in PPKS.member_answers if a.column != "kategori_ppks"]
+    sent = member(
+        "Ani", born=dt.date(1990, 2, 3), sex="P", **{a.path: f"nilai {a.column}" for a in answers}
+    )
+    sub = store(db, "ppks", ppks_payload(9001, kode_desa=fx.DESA_A, members=[sent]))
+    db.commit()
+    body = client.get(f"/api/v1/submissions/{sub.id}", headers=auth.token("dinsos")).get_json()
+    (person,) = body["household"]["persons"]
+    assert set(person) == {"position", *(a.column for a in PPKS.member_answers)}
+    assert {a.column: person[a.column] for a in answers} == {
+        a.column: sent[a.path] for a in answers
+    }

@@ -249,3 +249,34 @@ def test_friendly_500_page_without_details(database_url, tmp_path, caplog):
     assert api.status_code == 404 and api.get_json() == {
         "error": "Halaman atau data yang dicari tidak ditemukan."
     }
+
+
+def test_the_app_takes_its_settings_from_the_environment(database_url, tmp_path, monkeypatch, db):
+    """create_app reads the BABALE_* settings through registry.settings.Settings only."""
+    fx.make_user(db, "admin", username="adm")
+    db.commit()
+    monkeypatch.setenv("BABALE_PREFERRED_URL_SCHEME", "https")
+    monkeypatch.setenv("BABALE_LOGIN_RATE_LIMIT", "2 per minute")
+    monkeypatch.setenv("BABALE_XLSFORMS_DIR", str(tmp_path))
+    app = make_app(database_url, tmp_path)
+    assert app.config["XLSFORMS_DIR"] == str(tmp_path.resolve())
+    client = app.test_client()
+    for _ in range(2):
+        wrong = client.post("/masuk", data={"username": "adm", "password": "salah-salah"})
+        assert wrong.status_code == 401
+    assert client.post("/masuk", data={"username": "adm", "password": "x"}).status_code == 429
+    other = app.test_client()
+    response = other.post(
+        "/masuk",
+        data={"username": "adm", "password": fx.PASSWORD},
+        base_url="https://localhost",
+        environ_overrides={"REMOTE_ADDR": "10.0.0.9"},
+    )
+    assert "Secure" in _session_cookie(response)
+
+
+def test_a_wrong_setting_stops_the_app_with_one_line(database_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("BABALE_BEHIND_PROXY", "ya")
+    with pytest.raises(SettingsError) as exc:
+        make_app(database_url, tmp_path)
+    assert "BABALE_BEHIND_PROXY" in str(exc.value) and "\n" not in str(exc.value)

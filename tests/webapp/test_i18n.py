@@ -10,6 +10,9 @@ import pandas as pd
 import pytest
 from babel.messages.pofile import read_po
 
+from registry import roles
+from registry.roles import ACTION_LABEL, Role, Status
+from surveys import spec
 from tests.webapp import factories as fx
 from webapp.i18n import SOURCE_DIR, compile_catalogues
 from webapp.labels import DEFAULT_DIR
@@ -114,21 +117,46 @@ def test_form_errors_are_in_indonesian(client, auth):
 
 
 def test_every_string_of_the_pages_is_in_the_english_catalogue():
-    """What pybabel extract finds in the code and templates, the English .po translates."""
-    from babel.messages.extract import extract_from_dir
+    """What pybabel extract finds in the code and templates, the English .po translates: the
+    webapp's own strings, and the labels it shows from registry.roles and surveys.spec (N_)."""
+    from babel.messages.extract import extract_from_dir, extract_from_file
 
     method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
     keywords = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)}
-    found = {
-        msg if isinstance(msg, str) else msg[0]
+    messages = [
+        msg
         for _file, _line, msg, _comments, _context in extract_from_dir(
             SOURCE_DIR.parent, method_map, keywords=keywords
         )
-    }
+    ]
+    labels = [
+        msg
+        for module in (roles, spec)
+        for _line, msg, _comments, _context in extract_from_file(
+            "python", module.__file__, keywords={"N_": None}
+        )
+    ]
+    found = {msg if isinstance(msg, str) else msg[0] for msg in [*messages, *labels]}
     with EN_PO.open("rb") as fh:
         catalog = read_po(fh)
-    assert found, "nothing extracted: the check itself is broken"
+    assert messages and labels, "nothing extracted: the check itself is broken"
     assert sorted(m for m in found if m not in catalog) == []
+    shown = [*(s.label for s in Status), *(r.label for r in Role), *ACTION_LABEL.values()]
+    assert set(shown) | {s.title for s in spec.SURVEYS.values()} <= set(labels)
+
+
+def test_roles_statuses_and_forms_are_shown_in_english(client, auth, world):
+    auth.login("admin")
+    client.get("/bahasa/en")
+    users_page = client.get("/pengguna/").get_data(as_text=True)
+    for role in Role:
+        assert html.escape(english(role.label)) in users_page
+    dashboard = client.get("/").get_data(as_text=True)
+    for status in Status:
+        assert english(status.label) in dashboard
+    detail = client.get(f"/pengajuan/{world.own}").get_data(as_text=True)
+    assert html.escape(english(spec.PPKS.title)) in detail
+    assert english(ACTION_LABEL[Status.DISETUJUI]) in detail
 
 
 def test_switching_language_on_a_refused_decision_returns_to_the_detail(client, auth, world):
