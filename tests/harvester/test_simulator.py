@@ -633,6 +633,7 @@ def test_same_seed_same_data(kobo: KoboSimulator) -> None:
     assert kobo.get(other, kobo.generate(other, 1)[0])[F.NO_KK] != json.loads(scene()[0])[F.NO_KK]
 
 
+@pytest.mark.slow
 def test_command_line_prints_one_json_line_and_serves() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "kobo_simulator", "--port", "0", "--ppks", "30", "--psks", "4"],

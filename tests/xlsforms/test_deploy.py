@@ -14,6 +14,8 @@ from registry import wilayah
 from surveys import paths as fields
 from tests.xlsforms.kobo_double import TOKEN, KoboDouble
 
+pytestmark = pytest.mark.slow  # each deploy builds the forms (ODK Validate runs in a JVM)
+
 
 @pytest.fixture()
 def kobo() -> Iterator[KoboDouble]:
