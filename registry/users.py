@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 from collections.abc import Sequence
+from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,8 +24,19 @@ from registry.roles import ROLES
 
 MIN_PASSWORD_LENGTH = 8
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
-# A hash that no password matches, used to spend the same time on unknown usernames.
-_DUMMY_HASH = generate_password_hash("babale-unknown-user")
+# werkzeug's default, scrypt (n=2**15): slow on purpose. The test suite swaps in a cheap method
+# (tests/conftest.py); tests/registry/test_password_hash.py checks that this stays the default.
+PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 (a method, not a password)
+
+
+def _hash_password(password: str) -> str:
+    return generate_password_hash(password, method=PASSWORD_HASH_METHOD)
+
+
+@cache
+def _dummy_hash(method: str) -> str:
+    """A hash that no password matches, used to spend the same time on unknown usernames."""
+    return generate_password_hash("babale-unknown-user", method=method)
 
 
 class UserError(ValueError):
@@ -112,7 +124,7 @@ def create_user(
         raise UserError(f"nama pengguna {username!r} sudah dipakai")
     user = User(
         username=username,
-        password_hash=generate_password_hash(password),
+        password_hash=_hash_password(password),
         role=role,
         wilayah=kode,
         nama_lengkap=_no_nul(nama_lengkap or "").strip() or None,
@@ -128,7 +140,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active user with this username and password, or None (the same for every failure)."""
     user = get_by_username(session, username)
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(PASSWORD_HASH_METHOD), password)
         return None
     if not check_password_hash(user.password_hash, password) or not user.is_active:
         return None
@@ -140,7 +152,7 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     if not check_password_hash(user.password_hash, current):
         raise UserError("kata sandi lama salah")
     check_password_rules(new)
-    user.password_hash = generate_password_hash(new)
+    user.password_hash = _hash_password(new)
     audit(session, user.username, "password_change", username=user.username)
 
 

@@ -16,6 +16,8 @@ from registry import db
 from registry.models import HarvestState, Person, Submission
 from surveys import paths as f
 
+pytestmark = pytest.mark.slow  # every test runs `babale harvest` as a child process
+
 BABALE = [sys.executable, "-c", "from babale.cli import main; main()"]
 
 

@@ -686,6 +686,7 @@ def test_the_simulator_modules_stack_without_a_cycle() -> None:
     assert [m for m in graph if m not in wiring and graph[m] & wiring] == []
 
 
+@pytest.mark.slow
 def test_command_line_prints_one_json_line_and_serves() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "kobo_simulator", "--port", "0", "--ppks", "30", "--psks", "4"],

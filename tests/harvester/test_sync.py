@@ -431,6 +431,7 @@ def test_reconcile_marks_nothing_when_kobo_lists_no_submissions_at_all(scene):
         assert not s.scalars(select(Submission).where(Submission.is_deleted_on_server)).all()
 
 
+@pytest.mark.slow
 def test_pages_prepared_in_a_second_process_give_the_same_registry(scene):
     kobo, uid, settings = scene
     kobo.generate(uid, 640)
@@ -461,6 +462,7 @@ def test_without_the_preparer_the_same_pages_give_the_same_registry(scene):
         assert s.get(HarvestState, uid).last_kobo_id == max(kobo.ids(uid))
 
 
+@pytest.mark.slow
 def test_a_failure_in_the_second_process_stops_the_run_and_the_next_run_resumes(scene):
     kobo, uid, settings = scene
     kobo.generate(uid, 500)
@@ -488,6 +490,7 @@ def _spawned_children_of(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+@pytest.mark.slow
 def test_a_page_preparer_killed_mid_run_fails_the_run_and_the_next_run_resumes(scene):
     import os
     import signal

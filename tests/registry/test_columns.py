@@ -7,6 +7,7 @@ import datetime as dt
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import String
 
 from registry import columns
@@ -50,6 +51,7 @@ def test_every_date_and_timestamp_column_is_listed():
         assert temporal(model, dt.datetime) == temporal(model, dt.date) == ()
 
 
+@pytest.mark.slow
 def test_the_page_preparer_loads_no_sqlalchemy():
     code = "import sys, harvester.pipeline; print(any('sqlalchemy' in m for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

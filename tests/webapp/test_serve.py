@@ -8,7 +8,10 @@ import subprocess
 import sys
 import time
 
+import pytest
 import requests
+
+pytestmark = pytest.mark.slow  # `babale serve` runs as a child process
 
 BABALE = [sys.executable, "-c", "from babale.cli import main; main()"]
 

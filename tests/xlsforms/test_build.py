@@ -15,6 +15,8 @@ from surveys.spec import FORMS
 from tests.xlsforms.xform import XForm
 from xlsforms.build import BuildResult, build_form, java_missing_reason
 
+pytestmark = pytest.mark.slow  # ODK Validate runs in a JVM
+
 PATHS = {"ppks": fields.PPKS_PATHS, "psks": fields.PSKS_PATHS}
 CANONICAL = {"ppks": fields.PPKS_CANONICAL, "psks": fields.PSKS_CANONICAL}
 

@@ -14,6 +14,8 @@ from kobo_simulator import DEFAULT_TOKEN, KoboSimulator
 from registry import wilayah
 from surveys import paths as fields
 
+pytestmark = pytest.mark.slow  # each deploy builds the forms (ODK Validate runs in a JVM)
+
 
 @pytest.fixture()
 def kobo() -> Iterator[KoboSimulator]:

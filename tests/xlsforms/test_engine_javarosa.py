@@ -16,6 +16,8 @@ import pytest
 from tests.xlsforms.engines.javarosa import JavaRosa, compile_driver, javarosa_missing_reason
 from xlsforms.build import build_form
 
+pytestmark = pytest.mark.slow  # JavaRosa runs in a JVM
+
 XF = "{http://www.w3.org/2002/xforms}"
 
 

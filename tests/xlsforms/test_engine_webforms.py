@@ -23,6 +23,8 @@ from tests.xlsforms.engines import webforms as wf
 from tests.xlsforms.engines.webforms import WebForms, webforms_missing_reason
 from xlsforms.build import build_form
 
+pytestmark = pytest.mark.slow  # ODK Web Forms runs in Node
+
 
 def needs_webforms() -> None:
     if reason := webforms_missing_reason():
