@@ -12,6 +12,9 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
+from pyxform.errors import PyXFormError
+from pyxform.xls2xform import convert
+
 from kobo_simulator import imports
 from kobo_simulator import query as Q
 from kobo_simulator.store import (
@@ -260,6 +263,18 @@ def _version_mismatch() -> Response:
     return Response(500, b"<h1>Server Error (500)</h1>", "text/html; charset=utf-8")
 
 
+def _unconvertible(asset: Asset) -> Response | None:
+    """kpi's DeploymentSerializer: the form goes through pyxform now, and pyxform's error comes
+    back as 400 {"error": ...}. Our own forms (no uploaded workbook) are known to convert."""
+    if asset.xlsx is None:
+        return None
+    try:
+        convert(asset.xlsx)
+    except PyXFormError as exc:
+        return json_response(400, {"error": str(exc)})
+    return None
+
+
 def deployment(store: Store, req: Request, asset: Asset) -> Response:
     if req.method == "GET":
         if not asset.has_deployment:
@@ -276,6 +291,8 @@ def deployment(store: Store, req: Request, asset: Asset) -> Response:
             return json_response(405, {"detail": "Use PATCH to update an existing deployment"})
         if "version_id" in data and str(data["version_id"]) != asset.version_id:
             return _version_mismatch()
+        if (refused := _unconvertible(asset)) is not None:
+            return refused
         store.deploy(asset, active=to_bool(data.get("active", False)))
         return json_response(200, _deployment_body(store, req, asset))
     # PATCH
@@ -287,6 +304,8 @@ def deployment(store: Store, req: Request, asset: Asset) -> Response:
         return json_response(200, _deployment_body(store, req, asset))
     if "version_id" in data and str(data["version_id"]) != asset.version_id:
         return _version_mismatch()
+    if (refused := _unconvertible(asset)) is not None:
+        return refused
     store.deploy(asset, active=to_bool(data.get("active", asset.active)))
     return json_response(200, _deployment_body(store, req, asset))
 

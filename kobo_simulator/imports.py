@@ -1,8 +1,8 @@
 """`/api/v2/imports/`: upload an XLSForm to create an asset or replace one's content (API.md §7).
 
-The uploaded workbook really goes through pyxform, so a broken form ends as an import with status
-`error` and pyxform's message. As in kpi's ImportExportTask.run, whatever the import raises becomes
-`messages = {"error_type": <exception class>, "error": <message>}`.
+As in kpi, the import only reads the workbook into the asset's content; pyxform meets the form
+when it is deployed (api.deployment). As in kpi's ImportExportTask.run, whatever the import raises
+becomes `messages = {"error_type": <exception class>, "error": <message>}`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from pyxform.errors import PyXFormError
-from pyxform.xls2xform import convert
 
 from kobo_simulator.forms import FormSpec, spec_from_xlsx
 from kobo_simulator.ids import short_uid
@@ -29,6 +28,10 @@ ASSET_URL = re.compile(r"/api/v2/assets/(?P<uid>[^/]+)/?")
 
 class DoesNotExist(LookupError):
     """Django's Model.DoesNotExist, which kpi raises for a `destination` that names no asset."""
+
+
+class XlsFormatException(ValueError):
+    """kpi's answer to an upload that is neither .xlsx (PK...) nor .xls (OLE2)."""
 
 
 def parse_form(req: Request) -> dict[str, tuple[str | None, bytes]]:
@@ -118,16 +121,17 @@ def _process(store: Store, task: ImportTask, form: dict[str, tuple[str | None, b
         filename, data = _upload(form)
         if store.import_error is not None:
             raise PyXFormError(store.import_error)  # the scene: Kobo's importer refuses it
-        convert(data)  # pyxform's verdict on the workbook
+        if data[:2] not in (b"PK", b"\xd0\xcf"):
+            raise XlsFormatException("Unsupported format, or corrupt file")
         spec = spec_from_xlsx(data, title="", rng=store.rng, fill_registry=False)
-    except Exception as exc:  # pyxform raises several kinds for a bad workbook
+    except Exception as exc:  # reading a workbook fails in several ways
         task.status, task.messages = "error", {"error": str(exc), "error_type": type(exc).__name__}
         return
     name = spec.title or task.data["filename"]
     if not name and filename:
         name = filename.rsplit(".", 1)[0]
     if destination is not None:
-        store.new_version(destination, spec)
+        store.new_version(destination, spec, data)
         if name:
             destination.name = name
         asset, key = destination, "updated"
@@ -140,6 +144,7 @@ def _process(store: Store, task: ImportTask, form: dict[str, tuple[str | None, b
             name=name or "Untitled",
             asset_type="block" if task.data["library"] else "survey",
             deployed=False,
+            xlsx=data,
         )
         key = "created"
     task.status = "complete"

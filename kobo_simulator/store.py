@@ -119,6 +119,8 @@ class Asset:
     ids: list[int] = field(default_factory=list)  # sorted `_id`s
     by_uuid: dict[str, int] = field(default_factory=dict)  # root and current uuid -> _id
     generator: DataGenerator | None = None
+    # The workbook of an imported asset, which pyxform meets at deployment (None: our own form).
+    xlsx: bytes | None = None
 
     @property
     def has_deployment(self) -> bool:
@@ -183,6 +185,7 @@ class Store:
         name: str | None,
         asset_type: str = "survey",
         deployed: bool,
+        xlsx: bytes | None = None,
     ) -> Asset:
         with self.lock:
             uid = uid or short_uid(self.rng, "a")
@@ -201,6 +204,7 @@ class Store:
                 created_at=now,
                 modified_at=now,
                 content_hash=f"{self.rng.getrandbits(160):040x}",
+                xlsx=xlsx,
             )
             if form in ("ppks", "psks"):
                 asset.generator = DataGenerator(spec, form, self.book, hash_seed(self.seed, uid))
@@ -227,11 +231,14 @@ class Store:
             asset.modified_at = now
             asset.active = active
 
-    def new_version(self, asset: Asset, spec: FormSpec | None = None) -> str:
+    def new_version(
+        self, asset: Asset, spec: FormSpec | None = None, xlsx: bytes | None = None
+    ) -> str:
         """Replace the content (an import with `destination`): a new, undeployed version."""
         with self.lock:
             if spec is not None:
                 asset.spec = spec
+                asset.xlsx = xlsx
                 if asset.generator is not None and asset.form is not None:
                     asset.generator = DataGenerator(
                         spec, asset.form, self.book, hash_seed(self.seed, asset.uid)

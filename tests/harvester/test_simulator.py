@@ -492,7 +492,19 @@ def test_import_errors_and_library_default(kobo: KoboSimulator) -> None:
     buf = io.BytesIO()
     book.save(buf)
     broken = _import(kobo, buf.getvalue(), library="false")
-    assert broken["status"] == "error" and "nowhere" in broken["messages"]["error"]
+    # As in kpi, the import only reads the workbook; pyxform meets the form at deployment.
+    assert broken["status"] == "complete", broken
+    uid = broken["messages"]["created"][0]["uid"]
+    deploy_url = f"{kobo.base_url}/api/v2/assets/{uid}/deployment/"
+    r = session(kobo).post(deploy_url, json={"active": True})
+    assert r.status_code == 400 and "nowhere" in r.json()["error"]
+    assert not kobo.asset(uid).has_deployment
+
+    garbage = _import(kobo, b"not a workbook", library="false")
+    assert garbage["messages"] == {
+        "error_type": "XlsFormatException",
+        "error": "Unsupported format, or corrupt file",
+    }
 
     psks = (REPO / "xlsforms" / "psks.xlsx").read_bytes()
     nowhere = _import(
