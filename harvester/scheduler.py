@@ -18,10 +18,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from harvester.lock import AlreadyRunning
 from harvester.runner import open_harvester
+from registry import wilayah
 from registry.settings import Settings
 
 log = logging.getLogger("babale.harvest")
-TIMEZONE = "Asia/Pontianak"
+TIMEZONE = wilayah.TIMEZONE
 
 
 def _job(settings: Settings, forms: list[str], reconcile: bool) -> None:
