@@ -20,7 +20,6 @@ from harvester.mapping import Mapped
 from harvester.writer import insert_rows
 from registry import jsonio
 from registry.models import (
-    STATUS_BARU,
     Attachment,
     Base,
     HarvestState,
@@ -32,6 +31,7 @@ from registry.models import (
     Submission,
     utcnow,
 )
+from registry.roles import Status
 
 
 def _table(model: type[Base]) -> Table:
@@ -142,12 +142,12 @@ def store_page(session: Session, form: str, asset_uid: str, page: list[Mapped]) 
         if old is None:
             counts.new += 1
             values["first_seen_at"] = now
-            values["status"] = STATUS_BARU
+            values["status"] = Status.BARU
             new_rows.append(values)
         else:
             counts.updated += 1
             changed.append((old.id, values))
-            if old.status != STATUS_BARU and old.uuid != values["uuid"]:
+            if old.status != Status.BARU and old.uuid != values["uuid"]:
                 reviewed_then_edited.append(old.id)
 
     if touched:

@@ -28,7 +28,7 @@ HOUSEHOLD_COLUMNS = (
 # change here), plus the position and the parsed birth date.
 PERSON_COLUMNS = (
     "position",
-    *(answer.column for answer in PPKS.member_answers),
+    *PPKS.member_columns,
     "tanggal_lahir_date",
 )
 PSKS_COLUMNS = (

@@ -41,7 +41,7 @@ HOUSEHOLD_COLUMNS = (
 )
 # A member answer declared in the form spec (with its Person column) is exported with no change
 # here.
-PERSON_COLUMNS = tuple(answer.column for answer in PPKS.member_answers)
+PERSON_COLUMNS = PPKS.member_columns
 BNBA_COLUMNS = (*HOUSEHOLD_COLUMNS, *PERSON_COLUMNS, "status", "kobo_id")
 STATUS_ALL = "all"
 STATUS_CHOICES = (STATUS_ALL, *STATUSES)

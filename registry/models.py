@@ -39,9 +39,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# Kept importable for the harvester; registry.roles is the home of roles and review states.
-STATUS_BARU = Status.BARU
-
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)

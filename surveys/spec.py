@@ -38,6 +38,11 @@ class Survey:
     member_repeat: str | None = None  # the repeat of persons, if the survey has one
     member_answers: tuple[Answer, ...] = ()  # per member, each stored in a Person column
 
+    @property
+    def member_columns(self) -> tuple[str, ...]:
+        """The Person columns the member answers fill, in the form's order."""
+        return tuple(answer.column for answer in self.member_answers)
+
 
 PERSON_ANSWERS = (
     Answer("nik", p.NIK, "NIK"),

@@ -19,7 +19,7 @@ from webapp.present import mask_nik, subject
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # A member answer declared in the form spec (with its Person column) is served with no change here.
-PERSON_COLUMNS = tuple(answer.column for answer in PPKS.member_answers)
+PERSON_COLUMNS = PPKS.member_columns
 bp.before_request(load_token_user)
 
 
