@@ -37,7 +37,7 @@ from registry.quality import Flag
 T = TypeVar("T")
 GC_YOUNG_THRESHOLD = 10_000  # see tune_gc()
 PARALLEL_MIN_ROWS = 5000  # below this many rows to fetch, a second process costs more than it saves
-Encoded = tuple[str, bytes, list[bytes]]
+Encoded = tuple[str, bytes, list[str]]
 
 
 def _map_page(form: str, rows: list[dict[str, Any]]) -> list[Mapped]:
@@ -57,17 +57,32 @@ def encode_page(page: list[Mapped]) -> Encoded:
     """A page of `Mapped` for the trip to the writer process.
 
     Pickling a thousand dataclasses with their dicts costs several times more, on both sides,
-    than one orjson document: (kind, the results as JSON without their payloads, the payloads as
-    their own bytes). Dates and datetimes travel as ISO text; `decode_page` revives the
-    submission timestamps, and person dates stay text, which the writer binds as they are. A
-    value orjson refuses (a lone surrogate) sends that page by pickle instead.
+    than one orjson document: (kind, the results as JSON without their payloads, the payloads
+    as the text they already are, which the pipe pickles once with no copy made here). Members,
+    most of a page's rows, travel as value lists under one list of column names for the page,
+    not as dicts that repeat every name: a seventh less to send, and less to parse. Dates and
+    datetimes travel as ISO text; `decode_page` revives the submission timestamps, and person
+    dates stay text, which the writer binds as they are. A value orjson refuses (a lone
+    surrogate) sends that page by pickle instead.
     """
-    payloads = [m.payload_json.encode("utf-8") for m in page]
+    columns = next((list(p) for m in page for p in m.persons), [])
+    items = []
+    for m in page:
+        item = {**vars(m), "payload_json": None}
+        persons = m.persons
+        if persons and any(list(p) != columns for p in persons):
+            return _pickled(page)  # members with other columns than the page's first
+        item["persons"] = [list(p.values()) for p in persons]
+        items.append(item)
     try:
-        body = orjson.dumps([{**vars(m), "payload_json": None} for m in page])
+        body = orjson.dumps({"person_columns": columns, "items": items})
     except (TypeError, orjson.JSONEncodeError):
-        return "pickle", pickle.dumps(page, protocol=pickle.HIGHEST_PROTOCOL), []
-    return "json", body, payloads
+        return _pickled(page)
+    return "json", body, [m.payload_json for m in page]
+
+
+def _pickled(page: list[Mapped]) -> Encoded:
+    return "pickle", pickle.dumps(page, protocol=pickle.HIGHEST_PROTOCOL), []
 
 
 def _revive(values: dict[str, Any]) -> dict[str, Any]:
@@ -86,11 +101,14 @@ def decode_page(encoded: Encoded) -> list[Mapped]:
     if kind == "pickle":
         page: list[Mapped] = pickle.loads(body)  # noqa: S301 (our own child process wrote it)
         return page
+    document = orjson.loads(body)
+    columns = document["person_columns"]
     page = []
-    for item, payload in zip(orjson.loads(body), payloads, strict=True):
+    for item, payload in zip(document["items"], payloads, strict=True):
         item["system"] = _revive(item["system"])
+        item["persons"] = [dict(zip(columns, values, strict=True)) for values in item["persons"]]
         item["flags"] = [Flag(**flag) for flag in item["flags"]]
-        item["payload_json"] = payload.decode("utf-8")
+        item["payload_json"] = payload
         page.append(Mapped(**item))
     return page
 
