@@ -405,6 +405,20 @@ class HarvestRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class RecheckRun(Base):
+    """A `babale quality recheck` over stored submissions, resumable: it goes in id order and
+    `last_submission_id` is committed with every batch, so a stopped run goes on from there."""
+
+    __tablename__ = "recheck_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+    last_submission_id: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)  # submissions to check at the start
+    done: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class HarvestLock(Base):
     """A lease so that two harvests never run at once (works on SQLite and PostgreSQL)."""
 

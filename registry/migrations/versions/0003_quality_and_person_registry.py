@@ -5,7 +5,8 @@
 - flag_override: a dinsos/admin override of a blokir flag, for the data as it was;
 - orang and sebutan: one person per valid NIK across the kabupaten, with every mention;
 - duplicate_group and duplicate_member: the adjudication queue;
-- review_event.kind: status | override | duplikat.
+- review_event.kind: status | override | duplikat;
+- recheck_run: the progress of `babale quality recheck`, so a stopped run resumes.
 
 Revision ID: 0003
 Revises: 0002
@@ -153,9 +154,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("duplicate_member", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_duplicate_member_submission_id"), ["submission_id"])
+    op.create_table(
+        "recheck_run",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_submission_id", sa.Integer(), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("done", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_recheck_run")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("recheck_run")
     op.drop_table("duplicate_member")
     op.drop_table("duplicate_group")
     op.drop_table("sebutan")
