@@ -250,11 +250,101 @@ class QualityFlag(Base):
         ForeignKey("submission.id", ondelete="CASCADE"), index=True
     )
     field: Mapped[str] = mapped_column(Text)  # data path, with [n] inside repeats
-    code: Mapped[str] = mapped_column(String(64))  # e.g. nik_format, desa_unknown
-    message: Mapped[str] = mapped_column(Text)  # Bahasa Indonesia, for reviewers
-    severity: Mapped[str] = mapped_column(String(16), default="error")  # error | warning
+    code: Mapped[str] = mapped_column(String(64), index=True)  # e.g. nik_format, desa_unknown
+    message: Mapped[str] = mapped_column(Text)  # Bahasa Indonesia, for reviewers; never a NIK
+    message_en: Mapped[str | None] = mapped_column(Text)  # the same in English (English UI)
+    # blokir: approval is refused until corrected or overridden; peringatan: shown only.
+    severity: Mapped[str] = mapped_column(String(16), default="blokir")
+    position: Mapped[int | None] = mapped_column(Integer)  # the member's 1-based place, if any
 
     submission: Mapped[Submission] = relationship(back_populates="flags")
+
+
+class FlagOverride(Base):
+    """A dinsos/admin decision that a `blokir` flag does not stop approval (with its review event).
+
+    It holds for the submission's data as it was (`payload_hash`): an edit on Kobo that changes
+    the data makes the rules run again and the override no longer applies."""
+
+    __tablename__ = "flag_override"
+    __table_args__ = (UniqueConstraint("submission_id", "code", "field", "payload_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(64))
+    field: Mapped[str] = mapped_column(Text)
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    review_event_id: Mapped[int] = mapped_column(ForeignKey("review_event.id"), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Orang(Base):
+    """One person of the kabupaten's person registry: every mention of the same valid NIK (any
+    desa, PPKS or PSKS, any time) is one `Orang`; a person without a valid NIK is an `Orang` of
+    their own until a reviewer merges them ("orang yang sama"). Never deleted: a merged one points
+    at the one it was merged into."""
+
+    __tablename__ = "orang"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nik: Mapped[str | None] = mapped_column(String(16), unique=True)  # a valid NIK only
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("orang.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Sebutan(Base):
+    """A mention of an `Orang` in a submission: the history of a person. PPKS members are keyed
+    by (submission, position), which survive a household being rebuilt after an edit on Kobo;
+    a PSKS entry is position 0."""
+
+    __tablename__ = "sebutan"
+    __table_args__ = (UniqueConstraint("submission_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    orang_id: Mapped[int] = mapped_column(ForeignKey("orang.id"), index=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # 1-based member place; 0 for a PSKS entry
+    first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DuplicateGroup(Base):
+    """A group for the adjudication queue: persons who share a valid NIK across households
+    (reason `nik_sama`) or are likely the same person without one. Decided once: `sama` merges
+    them, `berbeda` is never proposed again (the same `key` is not reopened)."""
+
+    __tablename__ = "duplicate_group"
+    __table_args__ = (Index("ix_duplicate_group_status", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)  # the members' mentions, sorted
+    status: Mapped[str] = mapped_column(String(16), default="terbuka")  # terbuka | sama | berbeda
+    score: Mapped[float] = mapped_column(Float)  # 0..1; 1.0 for a shared valid NIK
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)  # nik_sama, nama_mirip, ...
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[dt.datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    catatan: Mapped[str | None] = mapped_column(Text)
+
+    members: Mapped[list[DuplicateMember]] = relationship(
+        back_populates="group", cascade="all, delete-orphan", order_by="DuplicateMember.id"
+    )
+
+
+class DuplicateMember(Base):
+    """One mention in a duplicate group (the person as that submission recorded them)."""
+
+    __tablename__ = "duplicate_member"
+    __table_args__ = (UniqueConstraint("group_id", "submission_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("duplicate_group.id", ondelete="CASCADE"))
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submission.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)  # as in Sebutan
+    orang_id: Mapped[int] = mapped_column(ForeignKey("orang.id"))
+
+    group: Mapped[DuplicateGroup] = relationship(back_populates="members")
 
 
 class Attachment(Base):
@@ -315,6 +405,20 @@ class HarvestRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class RecheckRun(Base):
+    """A `babale quality recheck` over stored submissions, resumable: it goes in id order and
+    `last_submission_id` is committed with every batch, so a stopped run goes on from there."""
+
+    __tablename__ = "recheck_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+    last_submission_id: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)  # submissions to check at the start
+    done: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class HarvestLock(Base):
     """A lease so that two harvests never run at once (works on SQLite and PostgreSQL)."""
 
@@ -344,7 +448,11 @@ class User(Base):
 
 
 class ReviewEvent(Base):
-    """An append-only record of a review decision (or of an automatic return to `baru`)."""
+    """An append-only record of a review decision (or of an automatic return to `baru`).
+
+    `kind` says what was decided: a status (`status`), an override of a blokir flag
+    (`override`, from and to the current status, `alasan` the flag's code) or a duplicate
+    group (`duplikat`, `alasan` sama | berbeda)."""
 
     __tablename__ = "review_event"
 
@@ -357,6 +465,7 @@ class ReviewEvent(Base):
     catatan: Mapped[str | None] = mapped_column(Text)
     alasan: Mapped[str | None] = mapped_column(String(64))
     payload_hash: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), default="status", server_default="status")
 
     submission: Mapped[Submission] = relationship(back_populates="review_events")
     user: Mapped[User | None] = relationship()

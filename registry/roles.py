@@ -72,6 +72,7 @@ class Capabilities:
     decides: frozenset[Status]  # the states it may move a submission to
     manages_accounts: bool = False
     watches_writeback: bool = False  # sees how many decisions Kobo has not accepted yet
+    adjudicates: bool = False  # overrides blokir flags, decides the duplicate queue
 
 
 _FINAL = frozenset({Status.DISETUJUI, Status.DIKEMBALIKAN, Status.DITOLAK})
@@ -83,6 +84,7 @@ ROLE: dict[Role, Capabilities] = {
         decides=_FINAL | {Status.TERVERIFIKASI},
         manages_accounts=True,
         watches_writeback=True,
+        adjudicates=True,
     ),
     Role.DINSOS: Capabilities(
         N_("Peninjau Dinas Sosial"),
@@ -90,6 +92,7 @@ ROLE: dict[Role, Capabilities] = {
         sees_personal_data=True,
         decides=_FINAL | {Status.TERVERIFIKASI},
         watches_writeback=True,
+        adjudicates=True,
     ),
     Role.KECAMATAN: Capabilities(
         N_("Verifikator kecamatan"),
@@ -111,6 +114,7 @@ PERSONAL_DATA_ROLES = tuple(r for r in Role if ROLE[r].sees_personal_data)
 DECIDING_ROLES = tuple(r for r in Role if ROLE[r].decides)
 ACCOUNT_ROLES = tuple(r for r in Role if ROLE[r].manages_accounts)
 WRITEBACK_ROLES = tuple(r for r in Role if ROLE[r].watches_writeback)
+ADJUDICATING_ROLES = tuple(r for r in Role if ROLE[r].adjudicates)
 # The states some role may decide (`baru` is reached only through an edit on Kobo).
 DECISIONS = frozenset().union(*(c.decides for c in ROLE.values()))
 
