@@ -32,7 +32,7 @@ from registry.columns import (
     PSKS_COLUMNS,
     SUBMISSION_LENGTHS,
 )
-from registry.quality import Flag, repeat_path
+from registry.quality import PERINGATAN, Flag, repeat_path
 from surveys import paths as f
 from surveys.spec import PPKS
 
@@ -146,7 +146,7 @@ def as_text(value: Any, where: str, flags: list[Flag]) -> str | None:
                 where,
                 "bukan_teks",
                 f"Isian berupa {kind}, bukan teks; disimpan sebagai teks.",
-                "warning",
+                PERINGATAN,
             )
         )
     if _UNSTORABLE.search(text):
@@ -159,7 +159,7 @@ def as_text(value: Any, where: str, flags: list[Flag]) -> str | None:
                 "karakter_tidak_sah",
                 "Isian memuat karakter yang tidak dapat disimpan; diganti dengan tanda "
                 "pengganti (U+FFFD).",
-                "warning",
+                PERINGATAN,
             )
         )
     if len(text) > LONG_TEXT:
@@ -168,7 +168,7 @@ def as_text(value: Any, where: str, flags: list[Flag]) -> str | None:
                 where,
                 "teks_panjang",
                 f"Isian sangat panjang ({len(text)} karakter); disimpan utuh, periksa isinya.",
-                "warning",
+                PERINGATAN,
             )
         )
     return text
@@ -194,6 +194,7 @@ def parse_geopoint(
             where,
             "lokasi_tidak_valid",
             f"Lokasi {quality.short(value)!r} bukan titik GPS (lintang bujur ketinggian akurasi).",
+            PERINGATAN,
         )
     )
     return None, None, None
@@ -381,7 +382,7 @@ def _members(value: Any, flags: list[Flag]) -> list[tuple[int, dict[str, Any]]]:
                 "anggota_bukan_daftar",
                 "Daftar anggota dikirim sebagai satu objek, bukan daftar; dibaca sebagai "
                 "1 anggota.",
-                "warning",
+                PERINGATAN,
             )
         )
         return [(1, value)]
@@ -512,8 +513,10 @@ def _map_psks(payload: dict[str, Any], flags: list[Flag], on: dt.date) -> Mapped
         jumlah_anggota=r.text(f.LEMBAGA_JUMLAH_ANGGOTA),
         bidang_layanan=r.text(f.LEMBAGA_BIDANG),
     )
-    flags += quality.check_consent(r.raw(f.PERSETUJUAN))
-    flags += quality.check_psks(entry, on=on)
+    persetujuan = r.raw(f.PERSETUJUAN)
+    flags += quality.check_consent(persetujuan)
+    consented = str(persetujuan or "").strip().lower() == "ya"
+    flags += quality.check_psks(entry, on=on, consented=consented, lokasi=r.raw(f.LOKASI))
     return Mapped(submission=_submission_columns(r, kecamatan, desa), psks_entry=entry)
 
 
@@ -544,7 +547,9 @@ def map_submission(form: str, payload: dict[str, Any], *, today: dt.date | None 
     empty = {"kode_kecamatan": None, "kode_desa": None, "nama_petugas": None}
     if not isinstance(payload, dict):
         flags.append(Flag("", "kiriman_tidak_valid", "Kiriman bukan objek JSON; tidak dipetakan."))
-        return Mapped(submission=empty, flags=flags, payload_hash=payload_hash(payload))
+        return Mapped(
+            submission=empty, flags=quality.localised(flags), payload_hash=payload_hash(payload)
+        )
     digest = payload_hash(payload)
     system, system_flags = _system(payload, digest)
     result = Mapped(
@@ -561,6 +566,7 @@ def map_submission(form: str, payload: dict[str, Any], *, today: dt.date | None 
         flags.append(
             Flag("", "form_tidak_dikenal", f"Formulir {quality.short(form)!r} tidak dikenal.")
         )
+        result.flags = quality.localised(flags)
         return result
     flags += system_flags
     on = _reference_date(payload, system["submitted_at"], today or dt.date.today())
@@ -574,9 +580,11 @@ def map_submission(form: str, payload: dict[str, Any], *, today: dt.date | None 
                 f"Kiriman tidak dapat dipetakan ({type(exc).__name__}); data asli tetap tersimpan.",
             )
         )
+        result.flags = quality.localised(flags)
         return result
     result.submission = rows.submission
     result.household = rows.household
     result.persons = rows.persons
     result.psks_entry = rows.psks_entry
+    result.flags = quality.localised(flags, {p["position"]: p["nama"] for p in rows.persons})
     return result

@@ -248,6 +248,8 @@ def _insert_mapped(conn: Connection, mapped: dict[int, Mapped]) -> None:
             "code": flag.code,
             "message": flag.message,
             "severity": flag.severity,
+            "position": flag.position,
+            "message_en": flag.message_en,
         }
         for sid, m in mapped.items()
         for flag in m.flags

@@ -1,9 +1,9 @@
 """NIK and No KK structure checks (DOMAIN.md §4): pure functions, no database.
 
 Both numbers are 16 digits `PP KK CC DDMMYY SSSS`. For a NIK the date is the birth date (women: day
-+ 40); for a No KK it is the date the card was recorded. Hard errors mean the number cannot be
-right; warnings mean it disagrees with other answers (Dukcapil never corrects a NIK, so a wrong
-embedded date is real life). Messages are for reviewers and never contain the number itself.
++ 40); for a No KK it is the date the card was recorded. `blokir` findings mean the number cannot
+be right; `peringatan` ones mean it disagrees with other answers (Dukcapil never corrects a NIK, so
+a wrong embedded date is real life). Messages are for reviewers and never contain the number itself.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-Severity = Literal["error", "warning"]
+from registry.severity import Severity
+
+BLOKIR, PERINGATAN = Severity.BLOKIR, Severity.PERINGATAN
 
 # Kemendagri province codes (Permendagri 72/2019 plus the 2022 Papua provinces); the forms' NIK and
 # No KK constraints are built from the same ranges (xlsforms/rules.py).
@@ -35,7 +37,7 @@ _LABEL = {"nik": "NIK", "kk": "No KK"}
 class Finding:
     code: str
     message: str  # Bahasa Indonesia, for reviewers; never contains the number
-    severity: Severity = "error"
+    severity: Severity = BLOKIR
 
 
 def normalise(value: Any) -> str:
@@ -196,7 +198,7 @@ def check_nik(
     if digits is None:
         return found
     found = _structure(digits, "nik", birth=True)
-    if any(f.severity == "error" for f in found):
+    if any(f.severity == BLOKIR for f in found):
         return found
     entered = _as_date(tanggal_lahir)
     decoded = _decode(digits, entered, today)
@@ -209,7 +211,7 @@ def check_nik(
                     "nik_jenis_kelamin",
                     "Jenis kelamin pada NIK (tanggal +40 untuk perempuan) berbeda dengan "
                     "jenis kelamin yang diisi.",
-                    "warning",
+                    PERINGATAN,
                 )
             )
         if entered is not None and entered != born:
@@ -217,7 +219,7 @@ def check_nik(
                 Finding(
                     "nik_tanggal_lahir",
                     "Tanggal lahir pada NIK berbeda dengan tanggal lahir yang diisi.",
-                    "warning",
+                    PERINGATAN,
                 )
             )
     if not digits.startswith(PREFIX_BENGKAYANG):
@@ -225,10 +227,15 @@ def check_nik(
             Finding(
                 "nik_luar_bengkayang",
                 "NIK tidak diawali 6107 (Bengkayang); periksa apakah penduduk pindahan.",
-                "warning",
+                PERINGATAN,
             )
         )
     return found
+
+
+def region_of(digits: str) -> str:
+    """The Kemendagri kecamatan code (`61.07.01`) of a NIK's or No KK's first six digits."""
+    return f"{digits[0:2]}.{digits[2:4]}.{digits[4:6]}"
 
 
 def check_no_kk(value: Any, *, niks: Iterable[Any] = ()) -> list[Finding]:
@@ -249,7 +256,7 @@ def check_no_kk(value: Any, *, niks: Iterable[Any] = ()) -> list[Finding]:
                 "kk_luar_bengkayang",
                 "No KK tidak diawali 6107 (Bengkayang); periksa apakah KK diterbitkan di luar "
                 "Bengkayang.",
-                "warning",
+                PERINGATAN,
             )
         )
     return found

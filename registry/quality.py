@@ -1,9 +1,15 @@
 """Data-quality rules: mapped rows in, flags out (one `Flag` is one `QualityFlag` row).
 
 Pure functions over the column dicts that `harvester.mapping` produces, so the same rules can be
-re-run later over stored rows. A flag never blocks anything: it tells a reviewer where to look.
+re-run later over stored rows. The server re-checks every rule the form enforces (a submission
+can arrive without them: edited on the server, sent by API, from an older form version) and what
+only the server can see. A `blokir` flag stops approval until the data is corrected on Kobo or a
+dinsos/admin user overrides it (registry.review); a `peringatan` is shown only. `CODES` is the
+one list of codes, with their severity and their Indonesian and English labels.
+
 Field paths are the form's data paths; inside the member repeat the 1-based position is added
-after the repeat (`keluarga/anggota[2]/nik`).
+after the repeat (`keluarga/anggota[2]/nik`), and the message names the member by position and
+name ("Anggota ke-2 (Veronika): ...").
 """
 
 from __future__ import annotations
@@ -11,16 +17,30 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from registry import kategori, nik, wilayah
-from registry.nik import Severity
+from registry.severity import Severity
 from surveys import paths as f
 
+BLOKIR, PERINGATAN = Severity.BLOKIR, Severity.PERINGATAN
 MAX_AGE_YEARS = 120  # DOMAIN.md §4: "not in the future, age <= 120"
 ADULT_AGE = 18  # UU 35/2014: a child is under 18
+# Under this age a member cannot be married, head of household, spouse or working: the PPKS form
+# refuses it (xlsforms/rules.py builds its constraints from this constant), so must the server.
+UMUR_ANAK_DIBATASI = 15
+# The PPKS form's own bounds (constraints of jumlah_anggota and luas_lantai in ppks.xlsx).
+ANGGOTA_MAKS = 30
+LUAS_LANTAI_MAKS_M2 = 2000.0
+# Kabupaten Bengkayang lies within about 0°33'-1°30' N and 108°39'-110°10' E; the box is widened by
+# about 5 km so that a house on the border with a weak fix is not flagged.
+BENGKAYANG_LAT = (0.50, 1.55)
+BENGKAYANG_LON = (108.60, 110.22)
 KEPALA_KELUARGA = "kepala_keluarga"  # choice of the `hubungan` list
+PASANGAN = frozenset({"kepala_keluarga", "suami", "istri"})  # refused under UMUR_ANAK_DIBATASI
+BELUM_KAWIN = "belum_kawin"  # choice of `status_perkawinan`
+TIDAK_BEKERJA = frozenset({"belum_tidak_bekerja", "pelajar_mahasiswa"})  # choices of `pekerjaan`
 DOKUMEN_ADA = "ada"  # choice of the `status_dokumen` list (has a NIK / No KK)
 _DATE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:T.*)?")
 
@@ -30,7 +50,165 @@ class Flag:
     field: str  # data path, with [n] after a repeat
     code: str
     message: str  # Bahasa Indonesia, for reviewers; never a NIK
-    severity: Severity = "error"
+    severity: Severity = BLOKIR
+    position: int | None = None  # the member's 1-based place in the household, if about one
+    message_en: str | None = None  # the same for the English UI (see `localised`)
+
+
+_B, _P = BLOKIR, PERINGATAN
+# code -> (severity, Indonesian label, English label): the filter's choices, the English message.
+CODES: dict[str, tuple[Severity, str, str]] = {
+    # consent and wilayah
+    "persetujuan_kosong": (_B, "Persetujuan tidak tercatat", "Consent not recorded"),
+    "persetujuan_ditolak": (_B, "Responden menolak", "Respondent did not consent"),
+    "kecamatan_kosong": (_B, "Kecamatan kosong", "Kecamatan missing"),
+    "kecamatan_tidak_dikenal": (_B, "Kecamatan tidak dikenal", "Unknown kecamatan"),
+    "desa_kosong": (_B, "Desa kosong", "Desa missing"),
+    "desa_tidak_dikenal": (_B, "Desa tidak dikenal", "Unknown desa"),
+    "desa_luar_kecamatan": (_B, "Desa di luar kecamatan", "Desa outside its kecamatan"),
+    "lokasi_kosong": (_P, "Lokasi GPS kosong", "GPS location missing"),
+    "lokasi_tidak_valid": (_P, "Lokasi GPS tidak terbaca", "GPS location unreadable"),
+    "lokasi_luar_bengkayang": (_P, "Lokasi GPS di luar Bengkayang", "GPS outside Bengkayang"),
+    # NIK and No KK
+    "nik_kosong": (_B, "NIK kosong", "NIK missing"),
+    "nik_format": (_B, "NIK bukan 16 angka", "NIK is not 16 digits"),
+    "nik_palsu": (_B, "NIK berulang/berurutan", "NIK is a repeated or sequential number"),
+    "nik_provinsi": (_B, "Kode provinsi NIK salah", "Unknown province code in NIK"),
+    "nik_wilayah": (_B, "Kode wilayah NIK 00", "NIK regency/district code is 00"),
+    "nik_hari": (_B, "Tanggal NIK tidak sah", "Invalid day in NIK"),
+    "nik_bulan": (_B, "Bulan NIK tidak sah", "Invalid month in NIK"),
+    "nik_tanggal": (_B, "Tanggal NIK tidak ada", "NIK date does not exist"),
+    "nik_seri": (_B, "Nomor urut NIK 0000", "NIK serial is 0000"),
+    "nik_jenis_kelamin": (_P, "NIK: jenis kelamin berbeda", "NIK disagrees with the sex given"),
+    "nik_tanggal_lahir": (_P, "NIK: tanggal lahir berbeda", "NIK disagrees with the birth date"),
+    "nik_luar_bengkayang": (_P, "NIK dari luar Bengkayang", "NIK registered outside Bengkayang"),
+    "nik_luar_kecamatan": (
+        _P,
+        "NIK dari kecamatan lain",
+        "NIK registered in another kecamatan than the household's",
+    ),
+    "nik_ganda": (_B, "NIK sama dalam satu keluarga", "Same NIK twice in the household"),
+    "nik_sama": (_B, "NIK sama di keluarga lain", "Same NIK in another household"),
+    "nik_tindak_lanjut": (_P, "Belum punya NIK", "No NIK yet: follow up with Dukcapil"),
+    "kk_kosong": (_B, "No KK kosong", "No KK missing"),
+    "kk_format": (_B, "No KK bukan 16 angka", "No KK is not 16 digits"),
+    "kk_palsu": (_B, "No KK berulang/berurutan", "No KK is a repeated or sequential number"),
+    "kk_provinsi": (_B, "Kode provinsi No KK salah", "Unknown province code in No KK"),
+    "kk_wilayah": (_B, "Kode wilayah No KK 00", "No KK regency/district code is 00"),
+    "kk_hari": (_B, "Tanggal No KK tidak sah", "Invalid day in No KK"),
+    "kk_bulan": (_B, "Bulan No KK tidak sah", "Invalid month in No KK"),
+    "kk_tanggal": (_B, "Tanggal No KK tidak ada", "No KK date does not exist"),
+    "kk_seri": (_B, "Nomor urut No KK 0000", "No KK serial is 0000"),
+    "kk_sama_nik": (_B, "No KK sama dengan NIK", "No KK equals a member's NIK"),
+    "kk_luar_bengkayang": (_P, "No KK dari luar Bengkayang", "No KK issued outside Bengkayang"),
+    "kk_luar_kecamatan": (
+        _P,
+        "No KK dari kecamatan lain",
+        "No KK issued in another kecamatan than the household's",
+    ),
+    "kk_tindak_lanjut": (_P, "Belum punya No KK", "No family card yet: follow up with Dukcapil"),
+    # members
+    "anggota_kosong": (_B, "Tanpa anggota", "No household members"),
+    "anggota_bukan_daftar": (_P, "Anggota bukan daftar", "Members sent as one object"),
+    "anggota_tidak_valid": (_B, "Anggota tidak terbaca", "Members unreadable"),
+    "jumlah_anggota_tidak_sesuai": (
+        _P,
+        "Jumlah anggota tidak sesuai",
+        "Number of members differs from the members recorded",
+    ),
+    "jumlah_anggota_tidak_wajar": (
+        _B,
+        "Jumlah anggota tidak wajar",
+        "Number of members out of bounds",
+    ),
+    "kepala_keluarga": (_B, "Bukan tepat satu kepala", "Not exactly one head of household"),
+    "nama_kosong": (_B, "Nama kosong", "Name missing"),
+    "jenis_kelamin_kosong": (_P, "Jenis kelamin kosong", "Sex missing"),
+    "jenis_kelamin_tidak_valid": (_B, "Jenis kelamin bukan L/P", "Sex is not L or P"),
+    "tanggal_lahir_kosong": (_P, "Tanggal lahir kosong", "Birth date missing"),
+    "tanggal_lahir_perkiraan": (_P, "Tanggal lahir perkiraan", "Birth date unknown (estimate)"),
+    "tanggal_lahir_tidak_valid": (_B, "Tanggal lahir bukan tanggal", "Birth date is not a date"),
+    "tanggal_lahir_masa_depan": (_B, "Tanggal lahir di masa depan", "Birth date in the future"),
+    "tanggal_lahir_tidak_wajar": (_B, "Umur lebih dari 120 tahun", "Age over 120 years"),
+    "umur_hubungan": (
+        _B,
+        "Anak sebagai kepala/suami/istri",
+        "A child recorded as head of household or spouse",
+    ),
+    "umur_perkawinan": (_B, "Anak berstatus kawin", "A child recorded as married"),
+    "umur_pekerjaan": (_B, "Anak bekerja", "A child recorded with an occupation"),
+    "kategori_tidak_dikenal": (_B, "Kategori PPKS tidak dikenal", "Unknown PPKS category"),
+    "kategori_usia": (_B, "Umur di luar kategori", "Age outside the category's range"),
+    "kategori_usia_batas": (_P, "Umur di batas kategori", "Age at the category's boundary"),
+    "kategori_usia_tidak_diketahui": (
+        _P,
+        "Umur tidak diketahui untuk kategori",
+        "Age unknown for the category's age rule",
+    ),
+    "kategori_jenis_kelamin": (_B, "Jenis kelamin di luar kategori", "Sex outside the category"),
+    # house
+    "luas_lantai_tidak_wajar": (_B, "Luas lantai tidak wajar", "Floor area out of bounds"),
+    # PSKS
+    "kategori_psks_kosong": (_B, "Kategori PSKS kosong", "PSKS category missing"),
+    "kategori_psks_tidak_dikenal": (_B, "Kategori PSKS tidak dikenal", "Unknown PSKS category"),
+    "jenis_subjek_tidak_sesuai": (
+        _P,
+        "Jenis subjek tidak sesuai",
+        "Subject type does not match the category",
+    ),
+    "nama_lembaga_kosong": (_B, "Nama lembaga kosong", "Organisation name missing"),
+    # what the harvester sees in the payload itself
+    "bukan_teks": (_P, "Isian bukan teks", "Answer was not text"),
+    "karakter_tidak_sah": (_P, "Karakter tidak sah", "Characters that cannot be stored"),
+    "teks_panjang": (_P, "Isian sangat panjang", "Very long answer"),
+    "sistem_tidak_valid": (_B, "Nilai sistem Kobo tidak terbaca", "Unreadable Kobo system value"),
+    "waktu_kirim_tidak_valid": (_P, "Waktu kirim tidak terbaca", "Unreadable submission time"),
+    "form_tidak_dikenal": (_B, "Formulir tidak dikenal", "Unknown form"),
+    "kiriman_tidak_valid": (_B, "Kiriman tidak terbaca", "Unreadable submission"),
+    "pemetaan_gagal": (_B, "Kiriman gagal dibaca", "Submission could not be mapped"),
+}
+
+
+def member_label(position: int, nama: Any, *, en: bool = False) -> str:
+    """ "Anggota ke-2 (Veronika)" / "Member 2 (Veronika)": how a message names a member."""
+    name = short(nama, 40) if not _blank(nama) else ("no name" if en else "tanpa nama")
+    return f"Member {position} ({name})" if en else f"Anggota ke-{position} ({name})"
+
+
+def in_member(flags: Iterable[Flag], position: int, nama: Any) -> list[Flag]:
+    """Member flags with the member's position, and messages that name the member."""
+    who, who_en = member_label(position, nama), member_label(position, nama, en=True)
+    return [
+        replace(
+            x,
+            position=position,
+            message=f"{who}: {x.message}",
+            message_en=f"{who_en}: {english(x.code)}",
+        )
+        for x in flags
+    ]
+
+
+def english(code: str) -> str:
+    entry = CODES.get(code)
+    return entry[2] if entry else code
+
+
+_IN_REPEAT = re.compile(re.escape(f.ANGGOTA) + r"\[([0-9]+)\]/")
+
+
+def localised(flags: Iterable[Flag], names: Mapping[int, Any] | None = None) -> list[Flag]:
+    """Every flag with its English message (the code's English label where none was set), and
+    a flag on a member's answer that no member rule made (a value the harvester could not read)
+    with that member's position and name, from `names` (position -> nama)."""
+    out = []
+    for x in flags:
+        match = _IN_REPEAT.match(x.field) if x.position is None else None
+        if match:
+            position = int(match.group(1))
+            x = in_member([x], position, (names or {}).get(position))[0]
+        out.append(x if x.message_en else replace(x, message_en=english(x.code)))
+    return out
 
 
 def repeat_path(path: str, position: int, repeat: str = f.ANGGOTA) -> str:
@@ -140,7 +318,7 @@ def _follow_up_nik(field: str, why: str) -> Flag:
         field,
         "nik_tindak_lanjut",
         f"Belum ada NIK ({why}); rujuk ke Dukcapil untuk perekaman.",
-        "warning",
+        PERINGATAN,
     )
 
 
@@ -149,7 +327,7 @@ def _follow_up_kk(why: str) -> Flag:
         f.NO_KK,
         "kk_tindak_lanjut",
         f"Belum ada No KK ({why}); rujuk ke Dukcapil untuk penerbitan KK.",
-        "warning",
+        PERINGATAN,
     )
 
 
@@ -159,14 +337,14 @@ def _follow_up_tanggal_lahir(field: str, umur: Any) -> Flag:
         "tanggal_lahir_perkiraan",
         f"Tanggal lahir tidak diketahui; umur perkiraan {short(umur) if umur else '-'} tahun. "
         "Lengkapi dari dokumen kependudukan.",
-        "warning",
+        PERINGATAN,
     )
 
 
 def check_tanggal_lahir(field: str, raw: Any, born: dt.date | None, on: dt.date) -> list[Flag]:
     """A birth date that is a date, not after the visit, and not more than 120 years before it."""
     if _blank(raw):
-        return [Flag(field, "tanggal_lahir_kosong", "Tanggal lahir tidak diisi.", "warning")]
+        return [Flag(field, "tanggal_lahir_kosong", "Tanggal lahir tidak diisi.", PERINGATAN)]
     if born is None:
         return [
             Flag(
@@ -189,7 +367,6 @@ def check_tanggal_lahir(field: str, raw: Any, born: dt.date | None, on: dt.date)
                 field,
                 "tanggal_lahir_tidak_wajar",
                 f"Umur lebih dari {MAX_AGE_YEARS} tahun; periksa tanggal lahir.",
-                "warning",
             )
         ]
     return []
@@ -197,7 +374,7 @@ def check_tanggal_lahir(field: str, raw: Any, born: dt.date | None, on: dt.date)
 
 def check_jenis_kelamin(field: str, value: Any) -> list[Flag]:
     if _blank(value):
-        return [Flag(field, "jenis_kelamin_kosong", "Jenis kelamin tidak diisi.", "warning")]
+        return [Flag(field, "jenis_kelamin_kosong", "Jenis kelamin tidak diisi.", PERINGATAN)]
     if str(value).strip().upper() not in ("L", "P"):
         return [
             Flag(
@@ -249,7 +426,7 @@ def check_kategori(
                     field,
                     "kategori_usia_tidak_diketahui",
                     f"Umur tidak diketahui, syarat umur {k.nama} tidak dapat diperiksa.",
-                    "warning",
+                    PERINGATAN,
                 )
             )
         elif has_age_rule and age is not None and not k.age_ok(age):
@@ -267,7 +444,7 @@ def check_kategori(
                     "kategori_usia_batas",
                     f"{k.nama}: umur tepat {ADULT_AGE} tahun (anak = belum {ADULT_AGE} tahun, "
                     "UU 35/2014); periksa kembali.",
-                    "warning",
+                    PERINGATAN,
                 )
             )
         if k.jenis_kelamin and jk in ("L", "P") and jk != k.jenis_kelamin:
@@ -365,15 +542,25 @@ def check_household(
                 f.ANGGOTA,
                 "kepala_keluarga",
                 f"Keluarga harus punya tepat satu kepala keluarga; tercatat {heads}.",
-                "warning",
             )
+        )
+    kecamatan = household.get("kode_kecamatan")
+    if not (isinstance(kecamatan, str) and wilayah.is_kecamatan(kecamatan)):
+        kecamatan = None
+    flags += _region(f.NO_KK, "kk", household.get("no_kk"), kecamatan)
+    flags += check_jumlah_anggota(answers.get(f.JUMLAH_ANGGOTA), len(persons))
+    flags += check_luas_lantai(answers.get(f.RUMAH_LUAS_LANTAI))
+    if str(answers.get(f.PERSETUJUAN) or "").strip().lower() == "ya":
+        flags += check_lokasi(
+            answers.get(f.LOKASI), household.get("latitude"), household.get("longitude")
         )
     seen: dict[str, int] = {}
     for person in persons:
         pos = int(person.get("position") or 0)
         key = nik.normalise(person.get("nik"))
+        mine: list[Flag] = []
         if key and key in seen:
-            flags.append(
+            mine.append(
                 Flag(
                     repeat_path(f.NIK, pos),
                     "nik_ganda",
@@ -384,16 +571,172 @@ def check_household(
             seen[key] = pos
         item = items[pos - 1] if 0 < pos <= len(items) else None
         item = item if isinstance(item, dict) else None
-        flags += check_person(person, on=on, umur=(umur or {}).get(pos), answers=item)
+        age = (umur or {}).get(pos)
+        mine += check_person(person, on=on, umur=age, answers=item)
+        mine += _region(repeat_path(f.NIK, pos), "nik", person.get("nik"), kecamatan)
+        mine += check_plausible(person, on=on, umur=age)
+        flags += in_member(mine, pos, person.get("nama"))
     return flags
+
+
+def _region(field: str, label: str, value: Any, kecamatan: str | None) -> list[Flag]:
+    """A Bengkayang NIK or No KK whose region digits name another kecamatan than the household's
+    (a NIK keeps the kecamatan where it was first registered, so this only warns)."""
+    digits = nik.normalise(value)
+    if kecamatan is None or len(digits) != 16 or not digits.isdigit():
+        return []
+    if not digits.startswith(nik.PREFIX_BENGKAYANG) or nik.region_of(digits) == kecamatan:
+        return []  # outside Bengkayang has its own flag (nik_luar_bengkayang, kk_luar_bengkayang)
+    region = wilayah.kecamatan().get(nik.region_of(digits))
+    name = "NIK" if label == "nik" else "No KK"
+    where = f"Kecamatan {region.nama}" if region else "kecamatan yang tidak dikenal"
+    return [
+        Flag(
+            field,
+            f"{label}_luar_kecamatan",
+            f"{name} terdaftar di {where}, bukan di kecamatan tempat keluarga ini didata.",
+            PERINGATAN,
+        )
+    ]
+
+
+def _age(person: Mapping[str, Any], on: dt.date, umur: Any) -> int | None:
+    born = person.get("tanggal_lahir_date")
+    if isinstance(born, str):
+        born = parse_date(born)
+    if isinstance(born, dt.date) and born <= on:
+        return age_on(born, on)
+    return _umur(umur)
+
+
+def check_plausible(person: Mapping[str, Any], *, on: dt.date, umur: Any = None) -> list[Flag]:
+    """What the form refuses under UMUR_ANAK_DIBATASI years: head of household or spouse,
+    married, an occupation (a 5-year-old "suami", divorced, working)."""
+    age = _age(person, on, umur)
+    if age is None or age >= UMUR_ANAK_DIBATASI:
+        return []
+    pos = int(person.get("position") or 0)
+    under = f"umur {age} tahun (di bawah {UMUR_ANAK_DIBATASI})"
+    flags = []
+    hubungan = person.get("hubungan")
+    if hubungan in PASANGAN:
+        flags.append(
+            Flag(
+                repeat_path(f.HUBUNGAN, pos),
+                "umur_hubungan",
+                f"Tercatat sebagai {hubungan.replace('_', ' ')} pada {under}.",
+            )
+        )
+    kawin = person.get("status_perkawinan")
+    if not _blank(kawin) and kawin != BELUM_KAWIN:
+        flags.append(
+            Flag(
+                repeat_path(f.STATUS_PERKAWINAN, pos),
+                "umur_perkawinan",
+                f"Status perkawinan {short(kawin).replace('_', ' ')} pada {under}.",
+            )
+        )
+    kerja = person.get("pekerjaan")
+    if not _blank(kerja) and kerja not in TIDAK_BEKERJA:
+        flags.append(
+            Flag(
+                repeat_path(f.PEKERJAAN, pos),
+                "umur_pekerjaan",
+                f"Pekerjaan {short(kerja).replace('_', ' ')} pada {under}.",
+            )
+        )
+    return flags
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def check_jumlah_anggota(value: Any, recorded: int) -> list[Flag]:
+    """The form's member count: within 1..ANGGOTA_MAKS, and the number of members recorded."""
+    if _blank(value):
+        return []
+    count = _number(value)
+    if count is None or count != int(count) or not 1 <= count <= ANGGOTA_MAKS:
+        return [
+            Flag(
+                f.JUMLAH_ANGGOTA,
+                "jumlah_anggota_tidak_wajar",
+                f"Jumlah anggota {short(value)!r} di luar 1-{ANGGOTA_MAKS} orang.",
+            )
+        ]
+    if int(count) != recorded:
+        return [
+            Flag(
+                f.JUMLAH_ANGGOTA,
+                "jumlah_anggota_tidak_sesuai",
+                f"Jumlah anggota tercatat {int(count)}, tetapi data anggota ada {recorded}.",
+                PERINGATAN,
+            )
+        ]
+    return []
+
+
+def check_luas_lantai(value: Any) -> list[Flag]:
+    """Floor area in m²: above 0 and at most LUAS_LANTAI_MAKS_M2 (the form's bound)."""
+    if _blank(value):
+        return []
+    area = _number(value)
+    if area is None or not 0 < area <= LUAS_LANTAI_MAKS_M2:
+        return [
+            Flag(
+                f.RUMAH_LUAS_LANTAI,
+                "luas_lantai_tidak_wajar",
+                f"Luas lantai {short(value)!r} m² di luar batas wajar "
+                f"(lebih dari 0, paling besar {LUAS_LANTAI_MAKS_M2:,.0f} m²).",
+            )
+        ]
+    return []
+
+
+def check_lokasi(raw: Any, latitude: Any, longitude: Any) -> list[Flag]:
+    """GPS recorded (with consent) and inside Kabupaten Bengkayang; an unreadable point is
+    flagged by the mapping (lokasi_tidak_valid)."""
+    if _blank(raw):
+        return [Flag(f.LOKASI, "lokasi_kosong", "Titik lokasi GPS tidak direkam.", PERINGATAN)]
+    if not isinstance(latitude, float) or not isinstance(longitude, float):
+        return []
+    inside = (
+        BENGKAYANG_LAT[0] <= latitude <= BENGKAYANG_LAT[1]
+        and BENGKAYANG_LON[0] <= longitude <= BENGKAYANG_LON[1]
+    )
+    if inside:
+        return []
+    return [
+        Flag(
+            f.LOKASI,
+            "lokasi_luar_bengkayang",
+            f"Titik GPS ({latitude:.4f}, {longitude:.4f}) di luar Kabupaten Bengkayang.",
+            PERINGATAN,
+        )
+    ]
 
 
 # --- PSKS ---------------------------------------------------------------------------------------
 
 
-def check_psks(entry: Mapping[str, Any], *, on: dt.date) -> list[Flag]:
-    """Rules on a PSKS entry: category, wilayah, and the fields of its subject type."""
+def check_psks(
+    entry: Mapping[str, Any], *, on: dt.date, consented: bool = False, lokasi: Any = None
+) -> list[Flag]:
+    """Rules on a PSKS entry: category, wilayah, and the fields of its subject type; with the
+    respondent's consent, also `lokasi` (the GPS answer)."""
     flags = check_wilayah(entry.get("kode_kecamatan"), entry.get("kode_desa"))
+    if consented:
+        flags += check_lokasi(lokasi, entry.get("latitude"), entry.get("longitude"))
     code = entry.get("kategori_psks")
     k = kategori.psks().get(code) if isinstance(code, str) else None
     if _blank(code):
@@ -413,7 +756,7 @@ def check_psks(entry: Mapping[str, Any], *, on: dt.date) -> list[Flag]:
                 f.JENIS_SUBJEK,
                 "jenis_subjek_tidak_sesuai",
                 f"Jenis subjek {short(jenis)!r} tidak sesuai dengan {k.nama} ({k.jenis_subjek}).",
-                "warning",
+                PERINGATAN,
             )
         )
     subjek = k.jenis_subjek if k is not None else jenis

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from registry import kategori
 from registry.nik import PROVINCE_RANGES  # Kemendagri province codes (DOMAIN.md §4.1)
+from registry.quality import UMUR_ANAK_DIBATASI
 
 ADULT_AGE = 18  # UU 35/2014: a child is under 18
 
@@ -157,9 +158,9 @@ def pesan_nik(en: bool, *, household: bool) -> str:
     return _first_failing(branches)
 
 
-# Under this age a member cannot be married, head of household, spouse or working (the form
-# refuses it); from here to 18 the form only warns, since the family card may say so.
-UMUR_ANAK_DIBATASI = 15
+# Under UMUR_ANAK_DIBATASI a member cannot be married, head of household, spouse or working (the
+# form refuses it, and the registry re-checks it); from there to 18 the form only warns, since the
+# family card may say so.
 
 
 def pesan_hubungan(en: bool) -> str:

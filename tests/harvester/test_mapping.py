@@ -432,7 +432,7 @@ def test_random_corruption_never_raises_and_keeps_every_person_value(seed):
         payload = corrupt(base, rng, system=True)
         mapped = map_submission(form, payload)
         assert "pemetaan_gagal" not in codes(mapped), s
-        assert all(x.severity in ("error", "warning") for x in mapped.flags)
+        assert all(x.severity in ("blokir", "peringatan") for x in mapped.flags)
         assert all(isinstance(x.field, str) and x.message for x in mapped.flags)
         if form == "ppks":
             assert set(mapped.household) == set(HOUSEHOLD_COLUMNS)

@@ -173,6 +173,7 @@ def psks_payload(
         f.KECAMATAN: kec_code,
         f.DESA: kode_desa,
         f.ALAMAT: "Jl. Merdeka 1",
+        f.LOKASI: "0.7981 109.4702 95.0 6.0",
         f.KATEGORI_PSKS: kategori,
         f.JENIS_SUBJEK: "perorangan",
         f.PSKS_NIK: make_nik(kec_code.replace(".", ""), dt.date(1985, 4, 1), "P", 7),
@@ -234,7 +235,14 @@ def store(
     if mapped.psks_entry is not None:
         submission.psks_entry = PsksEntry(**mapped.psks_entry)
     submission.flags = [
-        QualityFlag(field=x.field, code=x.code, message=x.message, severity=x.severity)
+        QualityFlag(
+            field=x.field,
+            code=x.code,
+            message=x.message,
+            message_en=x.message_en,
+            severity=x.severity,
+            position=x.position,
+        )
         for x in mapped.flags
     ]
     session.add(submission)

@@ -17,7 +17,7 @@ def codes(findings: list[nik.Finding]) -> set[str]:
 
 
 def errors(findings: list[nik.Finding]) -> set[str]:
-    return {x.code for x in findings if x.severity == "error"}
+    return {x.code for x in findings if x.severity == "blokir"}
 
 
 def with_digits(value: str, start: int, digits: str) -> str:
@@ -130,20 +130,20 @@ def test_obvious_fakes_are_errors(value):
 
 def test_sex_that_disagrees_with_the_nik_is_a_warning():
     found = nik.check_nik(GOOD_MAN, jenis_kelamin="P", today=TODAY)
-    assert [(x.code, x.severity) for x in found] == [("nik_jenis_kelamin", "warning")]
+    assert [(x.code, x.severity) for x in found] == [("nik_jenis_kelamin", "peringatan")]
     assert nik.check_nik(GOOD_WOMAN, jenis_kelamin="P", today=TODAY) == []
 
 
 def test_birth_date_that_disagrees_with_the_nik_is_a_warning():
     found = nik.check_nik(GOOD_MAN, tanggal_lahir="1980-05-13", today=TODAY)
-    assert [(x.code, x.severity) for x in found] == [("nik_tanggal_lahir", "warning")]
+    assert [(x.code, x.severity) for x in found] == [("nik_tanggal_lahir", "peringatan")]
     assert nik.check_nik(GOOD_MAN, tanggal_lahir=dt.date(1980, 5, 12), today=TODAY) == []
 
 
 def test_a_nik_from_outside_bengkayang_is_only_a_warning():
     pontianak = make_nik("617101", dt.date(1980, 5, 12), "L", 1)
     found = nik.check_nik(pontianak, today=TODAY)
-    assert [(x.code, x.severity) for x in found] == [("nik_luar_bengkayang", "warning")]
+    assert [(x.code, x.severity) for x in found] == [("nik_luar_bengkayang", "peringatan")]
 
 
 BAD_NIKS = [

@@ -93,7 +93,7 @@ def test_unknown_or_missing_wilayah(kec, desa, expected):
 )
 def test_missing_or_refused_consent_is_an_error(value, code):
     (flag,) = quality.check_consent(value)
-    assert (flag.code, flag.severity, flag.field) == (code, "error", f.PERSETUJUAN)
+    assert (flag.code, flag.severity, flag.field) == (code, "blokir", f.PERSETUJUAN)
     assert quality.check_consent("ya") == []
 
 
@@ -118,7 +118,7 @@ def test_category_age_bounds_come_from_the_csv(k):
 
 def test_lansia_telantar_refused_at_30():
     p = person(age=30, kategori_ppks="lansia_telantar")
-    assert by_code(quality.check_person(p, on=ON))["kategori_usia"].severity == "error"
+    assert by_code(quality.check_person(p, on=ON))["kategori_usia"].severity == "blokir"
 
 
 @pytest.mark.parametrize(
@@ -142,7 +142,7 @@ def test_a_child_category_at_exactly_18_is_accepted_with_a_warning():
     assert accepting_18
     for k in accepting_18:
         flags = by_code(quality.check_person(person(age=18, kategori_ppks=k.kode), on=ON))
-        assert flags["kategori_usia_batas"].severity == "warning"
+        assert flags["kategori_usia_batas"].severity == "peringatan"
         assert "kategori_usia" not in flags
 
 
@@ -151,7 +151,7 @@ def test_age_falls_back_to_the_forms_umur_when_the_date_is_bad():
     assert "kategori_usia" in by_code(quality.check_person(p, on=ON, umur="30"))
     assert "kategori_usia" not in by_code(quality.check_person(p, on=ON, umur="70"))
     unknown = by_code(quality.check_person(p, on=ON, umur=None))
-    assert unknown["kategori_usia_tidak_diketahui"].severity == "warning"
+    assert unknown["kategori_usia_tidak_diketahui"].severity == "peringatan"
 
 
 def test_unknown_category_code_is_flagged_and_named():
@@ -225,7 +225,7 @@ def test_psks_rules_follow_the_subject_type_of_the_category():
         "tanggal_lahir": "1990-01-01",
     }
     flags = by_code(quality.check_psks(entry, on=ON))
-    assert flags["jenis_subjek_tidak_sesuai"].severity == "warning"
+    assert flags["jenis_subjek_tidak_sesuai"].severity == "peringatan"
     assert flags["nik_format"].field == f.PSKS_NIK
     assert "kategori_psks_tidak_dikenal" in by_code(
         quality.check_psks({**entry, "kategori_psks": "ormas"}, on=ON)
@@ -238,18 +238,18 @@ def test_a_household_needs_exactly_one_head():
     assert quality.check_household(household(), [head, child], on=ON) == []
     for members in ([child], [head, {**head, "position": 2, "nik": child["nik"]}]):
         flag = by_code(quality.check_household(household(), members, on=ON))["kepala_keluarga"]
-        assert flag.severity == "warning"
+        assert flag.severity == "blokir"  # the form refuses it: so does the server
     # An older form version without the question: nothing to check.
     assert quality.check_household(household(), [person(1)], on=ON) == []
 
 
 def test_no_nik_recorded_as_such_is_a_follow_up_not_an_error():
     p = person(2, nik=None)
-    assert by_code(quality.check_person(p, on=ON))["nik_kosong"].severity == "error"
+    assert by_code(quality.check_person(p, on=ON))["nik_kosong"].severity == "blokir"
     answers = {f.STATUS_NIK: "belum_punya", f.ALASAN_TANPA_NIK: "bayi_baru_lahir"}
     flags = by_code(quality.check_person(p, on=ON, answers=answers))
     assert set(flags) == {"nik_tindak_lanjut"}
-    assert flags["nik_tindak_lanjut"].severity == "warning"
+    assert flags["nik_tindak_lanjut"].severity == "peringatan"
     assert flags["nik_tindak_lanjut"].field == "keluarga/anggota[2]/nik"
     assert "bayi_baru_lahir" in flags["nik_tindak_lanjut"].message
 
@@ -265,7 +265,7 @@ def test_unknown_birth_date_with_an_estimate_is_a_follow_up():
     answers = {f.TANGGAL_LAHIR_DIKETAHUI: "tidak"}
     flags = by_code(quality.check_person(p, on=ON, umur="70", answers=answers))
     assert "tanggal_lahir_kosong" not in flags
-    assert flags["tanggal_lahir_perkiraan"].severity == "warning"
+    assert flags["tanggal_lahir_perkiraan"].severity == "peringatan"
     assert "70" in flags["tanggal_lahir_perkiraan"].message
     assert "kategori_usia" not in flags  # the estimated age meets the 60+ rule
 
@@ -279,5 +279,5 @@ def test_a_household_without_a_card_is_flagged_for_follow_up():
     flags = by_code(
         quality.check_household(household(no_kk=None), [person(1)], on=ON, answers=payload)
     )
-    assert set(flags) == {"kk_tindak_lanjut"} and flags["kk_tindak_lanjut"].severity == "warning"
+    assert set(flags) == {"kk_tindak_lanjut"} and flags["kk_tindak_lanjut"].severity == "peringatan"
     assert "kk_kosong" in by_code(quality.check_household(household(no_kk=None), [], on=ON))

@@ -374,7 +374,7 @@ def test_a_household_filled_in_collect_lands_in_the_registry(javarosa: Engine, f
     assert mapped.persons[0]["hubungan"] == "kepala_keluarga"
     codes = {(fl.field, fl.code) for fl in mapped.flags}
     assert (M(F.NIK, 3), "nik_tindak_lanjut") in codes
-    assert not [fl for fl in mapped.flags if fl.severity == "error"], mapped.flags
+    assert not [fl for fl in mapped.flags if fl.severity == "blokir"], mapped.flags
 
 
 def test_housing_is_asked_of_a_poor_household_and_its_floor_area_has_bounds(engine: Engine, forms):
