@@ -18,11 +18,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, literal, or_, select
 
 from registry import quality, queries, wilayah
 from registry.db import engine_for, session_scope
-from registry.models import AuditLog, Household, Person, Submission, User
+from registry.models import AuditLog, Household, Person, QualityFlag, Submission, User
 from registry.queries import LIVE, SubmissionFilter
 from registry.roles import STATUSES
 from registry.users import cli_actor
@@ -42,7 +42,7 @@ HOUSEHOLD_COLUMNS = (
 # A member answer declared in the form spec (with its Person column) is exported with no change
 # here.
 PERSON_COLUMNS = PPKS.member_columns
-BNBA_COLUMNS = (*HOUSEHOLD_COLUMNS, *PERSON_COLUMNS, "status", "kobo_id")
+BNBA_COLUMNS = (*HOUSEHOLD_COLUMNS, *PERSON_COLUMNS, "status", "tanda_mutu", "kobo_id")
 STATUS_ALL = "all"
 STATUS_CHOICES = (STATUS_ALL, *STATUSES)
 BATCH = 2000  # rows fetched per round trip from the server-side cursor
@@ -61,6 +61,24 @@ def bnba_filter(status: str = STATUS_ALL) -> SubmissionFilter:
     return SubmissionFilter(status=None if status == STATUS_ALL else status)
 
 
+def _tanda_mutu() -> Any:
+    """The person's flags and their household's, as `code (severity)` joined by "; "."""
+    return (
+        select(
+            func.aggregate_strings(
+                QualityFlag.code + literal(" (") + QualityFlag.severity + literal(")"), "; "
+            )
+        )
+        .where(
+            QualityFlag.submission_id == Submission.id,
+            or_(QualityFlag.position.is_(None), QualityFlag.position == Person.position),
+        )
+        .correlate(Submission, Person)
+        .scalar_subquery()
+        .label("tanda_mutu")
+    )
+
+
 def bnba_select(user: User, f: SubmissionFilter | None = None) -> Select[*tuple[Any, ...]]:
     """Persons with their household and submission that `f` matches inside `user`'s scope, in
     wilayah order, deleted ones left out. The filter's paging and sort do not apply to a file."""
@@ -75,6 +93,7 @@ def bnba_select(user: User, f: SubmissionFilter | None = None) -> Select[*tuple[
             Household.no_kk,
             *(getattr(Person, column) for column in PERSON_COLUMNS),
             Submission.status,
+            _tanda_mutu(),
             Submission.kobo_id,
         )
         .join(Household, Household.id == Person.household_id)
@@ -104,6 +123,7 @@ def _row(r: Any) -> list[Any]:
         "kecamatan": kec.nama if kec else "",
         "desa": desa.nama if desa else "",
         "kategori_ppks": " ".join(quality.kategori_codes(r.kategori_ppks)),
+        "tanda_mutu": r.tanda_mutu or "",
     }
     return [safe_cell(cells[c]) for c in BNBA_COLUMNS]
 

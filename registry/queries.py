@@ -16,17 +16,19 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
-from registry import kategori, roles, wilayah
+from registry import flags, kategori, quality, roles, wilayah
 from registry.models import (
     Household,
     OutboxItem,
     Person,
     PersonKategori,
     PsksEntry,
+    QualityFlag,
     Submission,
     User,
 )
 from registry.roles import STATUSES
+from registry.severity import Severity
 from surveys.spec import FORMS
 
 SORTS: dict[str, tuple[Any, ...]] = {
@@ -38,6 +40,8 @@ SORTS: dict[str, tuple[Any, ...]] = {
     "id": (Submission.id.asc(),),
 }
 MAX_PER_PAGE = 200
+TERTAHAN = "tertahan"  # the list's "approval blocked" choice: a blokir flag not overridden
+TANDA = (Severity.BLOKIR.value, Severity.PERINGATAN.value, TERTAHAN)
 # Row ids are INTEGER columns: PostgreSQL's int4 is the smaller of the two databases' limits.
 # A larger number in a URL or form is simply no row, never a database error.
 MAX_ID = 2**31 - 1
@@ -106,6 +110,8 @@ class SubmissionFilter:
     date_to: dt.date | None = None
     petugas: str | None = None
     q: str | None = None
+    flag: str | None = None  # a quality flag code (registry.quality.CODES)
+    tanda: str | None = None  # blokir | peringatan: has a flag of it; tertahan: approval blocked
     sort: str = "-submitted_at"
     page: int = 1
     per_page: int = 25
@@ -166,6 +172,8 @@ class SubmissionFilter:
             date_to=date("sampai"),
             petugas=text("petugas"),
             q=text("q"),
+            flag=choice("flag", quality.CODES),
+            tanda=choice("tanda", TANDA),
             sort=sort,
             page=number("page", 1, 10**6),
             per_page=number("per_page", 25, MAX_PER_PAGE),
@@ -185,6 +193,8 @@ class SubmissionFilter:
             "sampai": f.date_to.isoformat() if f.date_to else None,
             "petugas": f.petugas,
             "q": f.q,
+            "flag": f.flag,
+            "tanda": f.tanda,
             "sort": f.sort if f.sort != "-submitted_at" else None,
             "page": f.page if f.page != 1 else None,
             "per_page": f.per_page if f.per_page != 25 else None,
@@ -250,7 +260,39 @@ def conditions(user: User, f: SubmissionFilter, *, with_status: bool = True) -> 
         where.append(Submission.nama_petugas.icontains(f.petugas, autoescape=True))
     if f.q:
         where.append(_search(f.q))
+    if f.flag:
+        where.append(_has(QualityFlag, QualityFlag.code == f.flag))
+    if f.tanda == TERTAHAN:
+        where.append(flags.has_blocking_flag())
+    elif f.tanda:
+        where.append(_has(QualityFlag, QualityFlag.severity == f.tanda))
     return where
+
+
+def flag_counts(
+    session: Session, user: User, f: SubmissionFilter | None = None
+) -> dict[str, dict[str, Any]]:
+    """code -> {"severity", "count", "blocking"} of the flags of live submissions in `user`'s
+    scope (and `f`)."""
+    return flags.flag_counts(session, [*conditions(user, f or SubmissionFilter()), LIVE])
+
+
+def flag_summary(session: Session, ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """submission id -> {"blokir", "peringatan", "tertahan"} counts, for the rows of a list."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(
+            QualityFlag.submission_id,
+            func.count().filter(QualityFlag.severity == Severity.BLOKIR),
+            func.count().filter(QualityFlag.severity == Severity.PERINGATAN),
+            func.count().filter(flags.is_blocking()),
+        )
+        .join(Submission, Submission.id == QualityFlag.submission_id)
+        .where(QualityFlag.submission_id.in_(list(ids)))
+        .group_by(QualityFlag.submission_id)
+    )
+    return {sid: {"blokir": b, "peringatan": p, "tertahan": t} for sid, b, p, t in rows}
 
 
 def submissions(user: User, f: SubmissionFilter) -> Select[Submission]:

@@ -3,6 +3,10 @@
 baru -> terverifikasi (kecamatan, optional) -> disetujui | dikembalikan | ditolak (dinsos, admin).
 Every decision appends a ReviewEvent (who, when, from, to, note, reason, payload hash) and, for
 the three final states, queues an OutboxItem that `harvester.writeback` sends to Kobo.
+
+A submission with a `blokir` flag is not approved (registry.flags): the data is corrected on
+Kobo and harvested again, or a dinsos/admin user overrides that flag with a note
+(`override_flag`, itself a review event).
 """
 
 from __future__ import annotations
@@ -13,8 +17,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from registry import queries, roles
-from registry.models import OutboxItem, ReviewEvent, Submission, User
+from registry import flags, queries, roles
+from registry.models import (
+    FlagOverride,
+    OutboxItem,
+    QualityFlag,
+    ReviewEvent,
+    Submission,
+    User,
+)
 from registry.roles import STATUSES, Status
 
 # Kobo validation status for each decision that leaves the district (see kobo/API.md §4).
@@ -81,6 +92,12 @@ class UnknownStatus(ReviewError):
     http_status = 422
 
 
+class Blocked(ReviewError):
+    """Approval refused while a `blokir` flag stands."""
+
+    http_status = 409
+
+
 def may_decide(user: User, to_status: str) -> bool:
     """Whether the role may ever move a submission to `to_status` (ignores the current state)."""
     return user.is_active and roles.may_decide(user.role, to_status)
@@ -127,6 +144,16 @@ def _check(
             f"Catatan wajib diisi untuk status {_label(to_status)}: "
             "jelaskan apa yang harus diperbaiki atau mengapa."
         )
+    if to_status == Status.DISETUJUI:
+        standing = flags.blocking_flags(session, submission)
+        if standing:
+            listed = "; ".join(f.message for f in standing[:5])
+            more = f" (dan {len(standing) - 5} lainnya)" if len(standing) > 5 else ""
+            raise Blocked(
+                f"Belum dapat disetujui: {len(standing)} tanda blokir: {listed}{more}. "
+                "Perbaiki data di Kobo lalu panen ulang, atau Dinas Sosial/admin mengabaikan "
+                "tanda itu dengan catatan."
+            )
 
 
 def decide(
@@ -234,6 +261,54 @@ def mark_changed_after_review(session: Session, submission: Submission) -> Revie
     session.execute(
         delete(OutboxItem).where(
             OutboxItem.submission_id == submission.id, OutboxItem.sent_at.is_(None)
+        )
+    )
+    session.flush()
+    return event
+
+
+def override_flag(
+    session: Session, submission: Submission, user: User, flag_id: int, catatan: str | None
+) -> ReviewEvent:
+    """Let approval go past one `blokir` flag of `submission`, for its current data: a review
+    event (kind `override`, reason the flag's code) and a FlagOverride. Only adjudicating roles
+    (dinsos, admin), in scope, with a note."""
+    catatan = (catatan or "").replace("\x00", "").strip() or None
+    if not queries.in_scope(session, user, submission):
+        raise NotFound("Data tidak ditemukan.")
+    caps = roles.capabilities(user.role)
+    if not (user.is_active and caps is not None and caps.adjudicates):
+        raise NotAllowed(f"Peran {user.role} tidak berwenang mengabaikan tanda blokir.")
+    flag = session.get(QualityFlag, flag_id)
+    if flag is None or flag.submission_id != submission.id:
+        raise NotFound("Tanda mutu tidak ditemukan.")
+    if flag.severity != flags.Severity.BLOKIR:
+        raise InvalidTransition(
+            "Hanya tanda blokir yang dapat diabaikan; peringatan tidak menahan."
+        )
+    if (flag.code, flag.field) in flags.overrides(session, submission):
+        raise InvalidTransition("Tanda ini sudah diabaikan untuk data ini.")
+    if not catatan:
+        raise MissingNote("Catatan wajib diisi: jelaskan mengapa tanda ini dapat diabaikan.")
+    event = ReviewEvent(
+        submission_id=submission.id,
+        user_id=user.id,
+        from_status=submission.status,
+        to_status=submission.status,
+        catatan=catatan,
+        alasan=flag.code,
+        payload_hash=submission.payload_hash,
+        kind="override",
+    )
+    session.add(event)
+    session.flush()
+    session.add(
+        FlagOverride(
+            submission_id=submission.id,
+            code=flag.code,
+            field=flag.field,
+            payload_hash=submission.payload_hash,
+            review_event_id=event.id,
         )
     )
     session.flush()

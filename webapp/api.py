@@ -7,15 +7,17 @@ from typing import Any
 from flask import Blueprint, abort, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from registry import flags as registry_flags
 from registry import queries, review
-from registry.models import Submission
+from registry.models import QualityFlag, Submission
 from registry.roles import DECIDING_ROLES, PERSONAL_DATA_ROLES, ROLES
+from registry.severity import Severity
 from registry.users import audit
 from surveys.spec import PPKS
 from webapp import background
 from webapp.access import actor, load_token_user, role_required
 from webapp.db import get_db
-from webapp.present import mask_nik, subject
+from webapp.present import flag_message, mask_nik, subject
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # A member answer declared in the form spec (with its Person column) is served with no change here.
@@ -45,8 +47,25 @@ def _item(sub: Submission) -> dict[str, Any]:
     }
 
 
+def _flag(flag: QualityFlag, overridden: bool) -> dict[str, Any]:
+    return {
+        "code": flag.code,
+        "severity": flag.severity,
+        "message": flag_message(flag),
+        "field": flag.field,
+        "blocking": flag.severity == Severity.BLOKIR and not overridden,
+    }
+
+
 def _detail(sub: Submission) -> dict[str, Any]:
     out = _item(sub)
+    overrides = registry_flags.overrides(get_db(), sub)
+    by_position: dict[int | None, list[dict[str, Any]]] = {}
+    for flag in sub.flags:
+        by_position.setdefault(flag.position, []).append(
+            _flag(flag, (flag.code, flag.field) in overrides)
+        )
+    out["flags"] = by_position.get(None, [])
     out["nik"] = subject(sub)[1]  # full NIK on the detail, for the roles allowed to see it
     out["household"] = None
     out["psks"] = None
@@ -67,6 +86,7 @@ def _detail(sub: Submission) -> dict[str, Any]:
                     "position": p.position,
                     **{column: getattr(p, column) for column in PERSON_COLUMNS},
                     "kategori_ppks": sorted(k.kode for k in p.kategori),  # parsed, unknown kept
+                    "flags": by_position.get(p.position, []),
                 }
                 for p in hh.persons
             ],
@@ -91,6 +111,7 @@ def _detail(sub: Submission) -> dict[str, Any]:
             "catatan": e.catatan,
             "alasan": e.alasan,
             "payload_hash": e.payload_hash,
+            "kind": e.kind,
         }
         for e in sub.review_events
     ]

@@ -22,6 +22,7 @@ def index() -> str:
         "dashboard.html",
         stats=queries.stats(db, user),
         kategori_counts=queries.kategori_counts(db, user),
+        flag_counts=queries.flag_counts(db, user),
         waiting=waiting,
         may_list=queries.may_see_personal_data(user),
     )

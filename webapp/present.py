@@ -6,12 +6,22 @@ import datetime as dt
 from typing import Any
 
 from flask import Flask
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from registry import kategori, wilayah
-from registry.models import Submission
+from registry.models import QualityFlag, Submission
+from registry.quality import CODES
 from registry.review import ALASAN_DITOLAK
-from registry.roles import ACCOUNT_ROLES, ACTION_LABEL, PERSONAL_DATA_ROLES, Role, Status
+from registry.roles import (
+    ACCOUNT_ROLES,
+    ACTION_LABEL,
+    ADJUDICATING_ROLES,
+    PERSONAL_DATA_ROLES,
+    Role,
+    Status,
+)
+from registry.severity import Severity
 from registry.wilayah import WIB
 from surveys.spec import SURVEYS
 
@@ -20,6 +30,7 @@ STATUS_TEXT: dict[str, Any] = {status: _l(status.label) for status in Status}
 ACTION_TEXT = {status: _l(label) for status, label in ACTION_LABEL.items()}
 ROLE_TEXT = {role: _l(role.label) for role in Role}
 FORM_TEXT = {name: _l(survey.title) for name, survey in SURVEYS.items()}
+SEVERITY_TEXT = {severity: _l(severity.label) for severity in Severity}
 # The calculated `jenis_subjek` of a PSKS (registry/data/psks_kategori.csv).
 JENIS_SUBJEK_TEXT = {
     "perorangan": _l("Perorangan"),
@@ -94,6 +105,30 @@ def status_text(status: str) -> str:
     return str(STATUS_TEXT.get(status, status))
 
 
+def _english() -> bool:
+    locale = get_locale()
+    return locale is not None and locale.language == "en"
+
+
+def flag_message(flag: QualityFlag) -> str:
+    """A flag's message in the reader's language (the English text where there is one)."""
+    if _english() and flag.message_en:
+        return flag.message_en
+    return flag.message
+
+
+def flag_label(code: str) -> str:
+    """The short name of a flag code (CODES), in the reader's language."""
+    entry = CODES.get(code)
+    if entry is None:
+        return code
+    return entry[2] if _english() else entry[1]
+
+
+def severity_text(severity: str) -> str:
+    return str(SEVERITY_TEXT.get(severity, severity))  # type: ignore[call-overload]
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         mask_nik=mask_nik,
@@ -102,6 +137,9 @@ def init_app(app: Flask) -> None:
         waktu=waktu,
         tanggal=tanggal,
         status_text=status_text,
+        flag_message=flag_message,
+        flag_label=flag_label,
+        severity_text=severity_text,
     )
     # Globals (not a context processor) so that imported macros see them too.
     app.jinja_env.globals.update(
@@ -112,5 +150,7 @@ def init_app(app: Flask) -> None:
         ALASAN_DITOLAK=ALASAN_DITOLAK,
         PERSONAL_DATA_ROLES=PERSONAL_DATA_ROLES,
         ACCOUNT_ROLES=ACCOUNT_ROLES,
+        ADJUDICATING_ROLES=ADJUDICATING_ROLES,
+        FLAG_CODES=CODES,
         subject=subject,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     Blueprint,
     abort,
@@ -20,9 +22,10 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from registry import flags as registry_flags
 from registry import kategori, queries, review, roles, wilayah
 from registry.models import Attachment, Submission, User
-from registry.roles import DECIDING_ROLES, PERSONAL_DATA_ROLES, Status
+from registry.roles import ADJUDICATING_ROLES, DECIDING_ROLES, PERSONAL_DATA_ROLES, Status
 from registry.users import audit
 from surveys import paths as F
 from webapp import background
@@ -80,6 +83,7 @@ def index() -> str:
         page=page,
         f=f,
         counts=queries.status_counts(db, user, f),
+        flag_summary=queries.flag_summary(db, [s.id for s in page.items]),
         kecamatan_choices=kecamatan,
         desa_choices=desa,
         ppks_kategori=kategori.ppks().values(),
@@ -102,9 +106,20 @@ def _detail(submission: Submission, status_code: int = 200) -> tuple[str, int]:
          if outbox is not None and uid == outbox.validation_uid),
         "",
     )  # fmt: skip
+    overrides = registry_flags.overrides(db, submission)
+    household = submission.household
+    names = {p.position: p.nama for p in household.persons} if household else {}
+    flag_groups: dict[int | None, list[Any]] = {}
+    for flag in submission.flags:
+        flag_groups.setdefault(flag.position, []).append(flag)
     return render_template(
         "submissions/detail.html",
         sub=submission,
+        flag_groups=sorted(flag_groups.items(), key=lambda kv: -1 if kv[0] is None else kv[0]),
+        member_names=names,
+        overrides=overrides,
+        ov_events={e.id: e for e in submission.review_events},
+        may_override=user.role in ADJUDICATING_ROLES and not submission.is_deleted_on_server,
         sections=sections,
         tables=tables,
         point=(point.latitude, point.longitude)
@@ -161,6 +176,25 @@ def decide_submit(submission_id: int) -> tuple[str, int] | Response:
         _("Status diubah menjadi %(status)s.", status=status_text(submission.status)),
         "success",
     )
+    return redirect(url_for(".detail", submission_id=submission.id), code=303)
+
+
+@bp.post("/<int:submission_id>/tanda/<int:flag_id>/abaikan")
+@role_required(*ADJUDICATING_ROLES)
+def override_submit(submission_id: int, flag_id: int) -> tuple[str, int] | Response:
+    """Let approval go past one blokir flag, with a note (the form is on the detail page)."""
+    submission = _get_or_404(submission_id)
+    db = get_db()
+    try:
+        review.override_flag(db, submission, actor(), flag_id, request.form.get("catatan"))
+    except review.ReviewError as exc:
+        db.rollback()
+        if exc.http_status in (403, 404):
+            abort(exc.http_status)
+        flash(exc.message, "error")
+        return _detail(_get_or_404(submission_id), exc.http_status)
+    db.commit()
+    flash(_("Tanda blokir diabaikan untuk data ini; catatan tersimpan."), "success")
     return redirect(url_for(".detail", submission_id=submission.id), code=303)
 
 

@@ -210,7 +210,7 @@ def test_every_member_answer_of_the_form_spec_is_served_on_the_detail(client, au
     db.commit()
     body = client.get(f"/api/v1/submissions/{sub.id}", headers=auth.token("dinsos")).get_json()
     (person,) = body["household"]["persons"]
-    assert set(person) == {"position", *(a.column for a in PPKS.member_answers)}
+    assert set(person) == {"position", "flags", *(a.column for a in PPKS.member_answers)}
     assert {a.column: person[a.column] for a in answers} == {
         a.column: sent[a.path] for a in answers
     }
