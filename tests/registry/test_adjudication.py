@@ -33,7 +33,7 @@ def household(db: Session, desa: str = fx.DESA_A, **kw) -> Submission:
     )
 
 
-def nik_sama_flags(db: Session, sub: Submission) -> list[int | None]:
+def nik_sama_flags(db: Session, sub: Submission) -> list[int]:
     return sorted(
         p or 0
         for p in db.scalars(
