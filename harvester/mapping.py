@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry import jsonio, quality, wilayah
+from registry import jsonio, nik, quality, wilayah
 from registry.columns import (
     HOUSEHOLD_COLUMNS,
     KATEGORI_KODE_MAX,
@@ -71,6 +71,9 @@ class Mapped:
     payload_hash: str = ""  # payload_hash() of the payload: equal hashes, same answers
     payload_json: str = "{}"  # the payload as the JSON text stored verbatim
     attachments: list[dict[str, Any]] = field(default_factory=list)  # Attachment columns
+    # (position, valid NIK or None) of everyone it names, for the person registry; 0 is the
+    # PSKS entry. Worked out here, in the page preparer, off the writer's path.
+    mentions: list[tuple[int, str | None]] = field(default_factory=list)
 
     @property
     def validation(self) -> dict[str, Any]:
@@ -484,6 +487,7 @@ def _map_ppks(payload: dict[str, Any], flags: list[Flag], on: dt.date) -> Mapped
         submission=_submission_columns(r, kecamatan, desa),
         household=household,
         persons=persons,
+        mentions=[(p["position"], nik.valid_nik(p["nik"])) for p in persons],
     )
 
 
@@ -517,7 +521,11 @@ def _map_psks(payload: dict[str, Any], flags: list[Flag], on: dt.date) -> Mapped
     flags += quality.check_consent(persetujuan)
     consented = str(persetujuan or "").strip().lower() == "ya"
     flags += quality.check_psks(entry, on=on, consented=consented, lokasi=r.raw(f.LOKASI))
-    return Mapped(submission=_submission_columns(r, kecamatan, desa), psks_entry=entry)
+    return Mapped(
+        submission=_submission_columns(r, kecamatan, desa),
+        psks_entry=entry,
+        mentions=[(0, nik.valid_nik(entry["nik"]))],
+    )
 
 
 def _submission_columns(r: _Reader, kecamatan: str | None, desa: str | None) -> dict[str, Any]:
@@ -586,5 +594,6 @@ def map_submission(form: str, payload: dict[str, Any], *, today: dt.date | None 
     result.household = rows.household
     result.persons = rows.persons
     result.psks_entry = rows.psks_entry
+    result.mentions = rows.mentions
     result.flags = quality.localised(flags, {p["position"]: p["nama"] for p in rows.persons})
     return result

@@ -20,6 +20,7 @@ from harvester import runs
 from harvester.lock import HarvestLease
 from harvester.mapping import VALIDATION_COLUMNS, map_submission, validation_of
 from harvester.store import commit_page
+from registry import duplicates, persons
 from registry.models import HarvestState, Submission, utcnow
 
 RECONCILE_FIELDS = ["_id", "_uuid", "_validation_status"]
@@ -37,7 +38,9 @@ class Reconcile:
         lease: HarvestLease,
         form: str,
         asset_uid: str,
+        thresholds: duplicates.Thresholds = duplicates.DEFAULT,
     ) -> None:
+        self.thresholds = thresholds
         self.client = client
         self.sessions = sessions
         self.lease = lease
@@ -142,6 +145,7 @@ class Reconcile:
                     page,
                     run_id,
                     watermark=False,
+                    thresholds=self.thresholds,
                 )
         if status_only or vanished:
             with self.sessions.begin() as session:
@@ -154,6 +158,8 @@ class Reconcile:
                         .where(Submission.id.in_(vanished))
                         .values(is_deleted_on_server=True, deleted_on_server_at=utcnow())
                     )
+                    persons.forget(session, vanished)
+                    duplicates.drop_open_groups(session, vanished)
                 runs.count(session, run_id, deleted=len(vanished), updated=len(status_only))
 
     def _fetch_ids(self, ids: list[int]) -> list[dict[str, Any]]:

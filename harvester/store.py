@@ -3,25 +3,24 @@
 A crash at any instant loses nothing and duplicates nothing: the watermark moves in the same
 transaction as the rows it covers, and submissions are upserted on (asset uid, Kobo `_id`). An
 unchanged payload (same `payload_hash`) only refreshes `last_seen_at` and the validation status;
-a new or changed one is (re)written with all its mapped rows, through `harvester.writer`.
+a new or changed one is (re)written with all its mapped rows, through `registry.bulk`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Table, delete, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from harvester import runs
 from harvester.lock import HarvestLease
 from harvester.mapping import Mapped
-from harvester.writer import insert_rows
-from registry import jsonio
+from registry import duplicates, jsonio, persons
+from registry.bulk import insert_rows, table_of
 from registry.models import (
     Attachment,
-    Base,
     HarvestState,
     Household,
     Person,
@@ -33,18 +32,13 @@ from registry.models import (
 )
 from registry.roles import Status
 
-
-def _table(model: type[Base]) -> Table:
-    return cast(Table, model.__table__)  # a declarative model's table is a Table
-
-
-SUBMISSION = _table(Submission)
-HOUSEHOLD = _table(Household)
-PERSON = _table(Person)
-PERSON_KATEGORI = _table(PersonKategori)
-PSKS_ENTRY = _table(PsksEntry)
-QUALITY_FLAG = _table(QualityFlag)
-ATTACHMENT = _table(Attachment)
+SUBMISSION = table_of(Submission)
+HOUSEHOLD = table_of(Household)
+PERSON = table_of(Person)
+PERSON_KATEGORI = table_of(PersonKategori)
+PSKS_ENTRY = table_of(PsksEntry)
+QUALITY_FLAG = table_of(QualityFlag)
+ATTACHMENT = table_of(Attachment)
 
 
 @dataclass
@@ -63,12 +57,13 @@ def commit_page(
     run_id: int,
     *,
     watermark: bool,
+    thresholds: duplicates.Thresholds = duplicates.DEFAULT,
 ) -> PageCounts:
     """Store `page` in one committed transaction, with the lease's heartbeat, the run's counts
     and, when `watermark`, the form's watermark moved to the page's highest `_id`."""
     with sessions.begin() as session:
         lease.heartbeat(session)
-        counts = store_page(session, form, asset_uid, page)
+        counts = store_page(session, form, asset_uid, page, thresholds)
         if watermark:
             advance_watermark(session, asset_uid, form, max(_kobo_id(m) for m in page))
         runs.count(
@@ -97,8 +92,15 @@ def _kobo_id(mapped: Mapped) -> int:
     return mapped.kobo_id
 
 
-def store_page(session: Session, form: str, asset_uid: str, page: list[Mapped]) -> PageCounts:
-    """Upsert one page of mapped submissions and their rows, inside the caller's transaction."""
+def store_page(
+    session: Session,
+    form: str,
+    asset_uid: str,
+    page: list[Mapped],
+    thresholds: duplicates.Thresholds = duplicates.DEFAULT,
+) -> PageCounts:
+    """Upsert one page of mapped submissions and their rows, inside the caller's transaction,
+    with the person registry and the likely-duplicate groups brought up to date."""
     now = utcnow()
     counts = PageCounts()
     by_id: dict[int, Mapped] = {}
@@ -135,7 +137,7 @@ def store_page(session: Session, form: str, asset_uid: str, page: list[Mapped]) 
             **item.submission,
             "form": form,
             "asset_uid": asset_uid,
-            "payload": item.payload_json,  # text: bound as it is (see harvester.writer)
+            "payload": item.payload_json,  # text: bound as it is (see registry.bulk)
             "payload_hash": item.payload_hash,
             "last_seen_at": now,
         }
@@ -184,6 +186,13 @@ def store_page(session: Session, form: str, asset_uid: str, page: list[Mapped]) 
             {submission_ids[k]: m.attachments for k, m in written.items()},
             replaced={sid for sid, _ in changed},
         )
+        persons.link(
+            session,
+            {submission_ids[k]: m.mentions for k, m in written.items()},
+            replaced=[sid for sid, _ in changed],
+        )
+        if form == "ppks":
+            duplicates.check_submissions(session, list(submission_ids.values()), thresholds)
     if reviewed_then_edited:
         from registry import review
 

@@ -3,7 +3,7 @@
 Orchestration only. One submission's way from Kobo to the database:
 `harvester.pipeline` fetches pages and maps each submission (`harvester.mapping`, one `Mapped`
 each), `harvester.store` writes a page in one transaction with the watermark (through
-`harvester.writer`), `harvester.runs` counts it on the run row. `harvester.reconcile` finds edits
+`registry.bulk`), `harvester.runs` counts it on the run row. `harvester.reconcile` finds edits
 and deletions, `harvester.attachments` downloads the photos.
 """
 
@@ -22,6 +22,7 @@ from harvester.pipeline import PARALLEL_MIN_ROWS, mapped_pages
 from harvester.reconcile import Reconcile
 from harvester.runs import FormResult
 from harvester.store import commit_page
+from registry import duplicates
 from registry.models import HarvestState
 from registry.settings import Settings
 
@@ -44,6 +45,7 @@ class Harvester:
         parallel_min_rows: int = PARALLEL_MIN_ROWS,
     ) -> None:
         self.settings = settings
+        self.thresholds = duplicates.Thresholds.of(settings)
         self.preparer = preparer
         self.parallel_min_rows = parallel_min_rows
         self.client = client
@@ -62,7 +64,9 @@ class Harvester:
                 run_ids = [harvest_run]
                 if reconcile and FormResult.read(self.sessions, form, run_ids).ok:
                     run_ids.append(
-                        Reconcile(self.client, self.sessions, lease, form, asset_uid).run()
+                        Reconcile(
+                            self.client, self.sessions, lease, form, asset_uid, self.thresholds
+                        ).run()
                     )
                 attachments.download(
                     self.client, self.sessions, self.settings.media_dir, form, harvest_run
@@ -96,7 +100,16 @@ class Harvester:
                 parallel_min_rows=self.parallel_min_rows,
             )
             for page in pages:
-                commit_page(self.sessions, lease, form, asset_uid, page, run_id, watermark=True)
+                commit_page(
+                    self.sessions,
+                    lease,
+                    form,
+                    asset_uid,
+                    page,
+                    run_id,
+                    watermark=True,
+                    thresholds=self.thresholds,
+                )
                 if bar is not None:
                     bar.update(len(page))
                 del page  # one page in memory: this one is released before the next arrives

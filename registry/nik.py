@@ -159,6 +159,15 @@ def _shape(value: Any, label: str) -> tuple[str | None, list[Finding]]:
     return digits, []
 
 
+def valid_nik(value: Any) -> str | None:
+    """The NIK's 16 digits when its structure holds (what may identify one person across the
+    registry), else None: a missing, malformed or impossible NIK identifies nobody."""
+    digits, _ = _shape(value, "nik")
+    if digits is None or _structure(digits, "nik", birth=True):
+        return None
+    return digits
+
+
 def decode_nik(
     value: Any, *, tanggal_lahir: Any = None, today: dt.date | None = None
 ) -> tuple[dt.date, str] | None:

@@ -22,6 +22,8 @@ def instance_dir() -> Path:
 
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DUPLIKAT_NAMA_MIN = 0.85  # likely duplicates: names at least this alike (registry.duplicates)
+DUPLIKAT_SKOR_MIN = 0.88  # and the whole score at least this
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class Settings:
     ratelimit_storage_uri: str = "memory://"  # where the login counters live (limits storage)
     map_tile_url: str = OSM_TILES  # "" for no map tiles (offline)
     xlsforms_dir: Path | None = None  # the forms whose labels the app shows (default xlsforms/)
+    duplikat_nama_min: float = DUPLIKAT_NAMA_MIN
+    duplikat_skor_min: float = DUPLIKAT_SKOR_MIN
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -84,6 +88,8 @@ class Settings:
             secret_key=env.get("BABALE_SECRET_KEY") or None,
             env=env.get("BABALE_ENV", "production"),
             instance_dir=inst,
+            duplikat_nama_min=_fraction(env, "BABALE_DUPLIKAT_NAMA_MIN", DUPLIKAT_NAMA_MIN),
+            duplikat_skor_min=_fraction(env, "BABALE_DUPLIKAT_SKOR_MIN", DUPLIKAT_SKOR_MIN),
             **_web_settings(env),
         )
 
@@ -101,6 +107,21 @@ class Settings:
         if not uid:
             raise SettingsError(f"{SURVEYS[form].asset_setting} is not set (the Kobo asset uid)")
         return uid
+
+
+def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 < value <= 1.0:
+        raise SettingsError(
+            f"{name} must be a number above 0 and at most 1 (e.g. 0.85), got {raw!r}"
+        )
+    return value
 
 
 def _web_settings(env: Mapping[str, str]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Bulk inserts for the harvest: `insert_rows(conn, table, rows)`, public APIs only.
+"""Bulk inserts for the harvest and the person registry: `insert_rows(conn, table, rows)`, public
+APIs only.
 
 Rows are dicts keyed by column name, all with the same keys. Each value goes through its
 column's bind processor (SQLAlchemy's `TypeEngine.bind_processor`: JSON, dates, timestamps,
@@ -17,10 +18,16 @@ a harvest's rows.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, cast
 
 from sqlalchemy import Connection, Table
+
+from registry.models import Base
+
+
+def table_of(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)  # a declarative model's table is a Table
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -65,3 +72,29 @@ def _processed(proc: Callable[[Any], Any], values: tuple[Any, ...]) -> tuple[Any
         first = values[0]
         return (first if type(first) is str else proc(first),) * len(values)
     return tuple(v if type(v) is str else proc(v) for v in values)
+
+
+IN_CHUNK = 900  # values per IN list: under SQLite's older 999-variable limit
+
+
+def select_in(
+    conn: Connection, table: Table, key: str, values: Collection[Any], *columns: str
+) -> list[tuple[Any, ...]]:
+    """(key, *columns) of the rows whose `key` is one of `values` (text or numbers, passed to
+    the driver as they are). SQLAlchemy renders an expanding IN afresh on every execution,
+    which cost more than the lookup itself at a page's 1,750 NIKs (measured)."""
+    if not values:
+        return []
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    names = ", ".join(quote(c) for c in (key, *columns))
+    ordered = list(values)
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(ordered), IN_CHUNK):
+        chunk = ordered[start : start + IN_CHUNK]
+        marks = ", ".join([mark] * len(chunk))
+        # Identifiers come from our own table metadata; every value is a bound parameter.
+        sql = f"SELECT {names} FROM {quote(table.name)} WHERE {quote(key)} IN ({marks})"  # noqa: S608
+        rows.extend(tuple(r) for r in conn.exec_driver_sql(sql, tuple(chunk)))
+    return rows

@@ -1,0 +1,349 @@
+"""Likely duplicates: the same person recorded twice without a shared valid NIK (the NIK missing,
+one or two digits off or transposed; the name spelled another way; the day and month of birth
+swapped), found by blocking and scored with rapidfuzz.
+
+Blocking: two PPKS members are compared only when they were born on the same date, or on dates
+with day and month swapped, and live in different households. Scoring (0..1): how alike the
+names are, written out in `name_similarity`, then evidence for and against:
+
+- a NIK one or two digits off, or with two neighbouring digits swapped: +0.05 (`nik_mirip`);
+  two valid NIKs further apart: -0.10; a NIK missing or invalid on either side: 0 (`nik_kosong`);
+- the same desa: +0.03; another kecamatan: -0.07;
+- another sex (both given): never a duplicate; the same No KK with names that are not nearly
+  identical: twins, never a duplicate.
+
+A pair is proposed when the names reach `nama_min` and the score reaches `skor_min`
+(BABALE_DUPLIKAT_NAMA_MIN, BABALE_DUPLIKAT_SKOR_MIN). Namesakes (same name and desa, another
+birth date) never meet in a block. Each pair is a DuplicateGroup keyed by its two mentions: once
+decided, never proposed again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from rapidfuzz import fuzz
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from registry import nik
+from registry.models import (
+    DuplicateGroup,
+    DuplicateMember,
+    Household,
+    Person,
+    Submission,
+    utcnow,
+)
+from registry.persons import Mention, ensure_orang, group_key
+from registry.settings import DUPLIKAT_NAMA_MIN, DUPLIKAT_SKOR_MIN, Settings
+
+KEY_PREFIX = "mirip:"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    nama_min: float = DUPLIKAT_NAMA_MIN  # names at least this alike (0..1)
+    skor_min: float = DUPLIKAT_SKOR_MIN  # and the whole score at least this
+
+    @classmethod
+    def of(cls, settings: Settings) -> Thresholds:
+        return cls(settings.duplikat_nama_min, settings.duplikat_skor_min)
+
+
+DEFAULT = Thresholds()
+
+
+@dataclass(frozen=True)
+class Member:
+    """One PPKS member as the registry holds them, with what the comparison needs."""
+
+    submission_id: int
+    position: int
+    nama: str  # normalised (see normal_name)
+    nik: str | None  # valid NIK or None
+    born: dt.date
+    jenis_kelamin: str | None
+    no_kk: str | None
+    kode_desa: str | None
+    kode_kecamatan: str | None
+
+    @property
+    def mention(self) -> Mention:
+        return (self.submission_id, self.position)
+
+
+@dataclass(frozen=True)
+class Match:
+    a: Member
+    b: Member
+    score: float
+    reasons: tuple[str, ...]
+
+
+# Old and foreign spellings that Indonesian names are written in side by side (Ejaan lama: dj, tj,
+# oe; Dutch j for y), folded before comparing.
+_SPELLING = (("dj", "j"), ("tj", "c"), ("oe", "u"), ("ch", "kh"), ("ph", "f"), ("th", "t"))
+_NOT_LETTER = re.compile(r"[^a-z ]+")
+
+
+def normal_name(value: object) -> str:
+    """Lower case, accents and punctuation gone, old spellings folded, one space between words."""
+    text = unicodedata.normalize("NFKD", str(value or "")).encode("ascii", "ignore").decode()
+    text = _NOT_LETTER.sub(" ", text.lower())
+    words = []
+    for word in text.split():
+        for old, new in _SPELLING:
+            word = word.replace(old, new)
+        if word.startswith("j"):
+            word = "y" + word[1:]
+        words.append(word)
+    return " ".join(words)
+
+
+def name_similarity(a: str, b: str) -> float:
+    """0..1 for two normalised names: the best of the whole names compared letter by letter
+    without spaces ("Nur Haliza" = "Nurhaliza"), word order ignored, and one name being the
+    other with a family name dropped (0.92: alike, but less sure)."""
+    if not a or not b:
+        return 0.0
+    best = max(fuzz.ratio(a.replace(" ", ""), b.replace(" ", "")), fuzz.token_sort_ratio(a, b))
+    short, long = sorted((set(a.split()), set(b.split())), key=len)
+    if short < long and any(len(w) >= 3 for w in short):
+        best = max(best, 92.0)
+    return best / 100
+
+
+def nik_relation(a: str | None, b: str | None) -> str:
+    """`kosong` (either missing), `sama`, `mirip` (1-2 digits off, or one neighbouring swap),
+    or `beda`."""
+    if not a or not b:
+        return "kosong"
+    if a == b:
+        return "sama"
+    # Two neighbours swapped are two digits off too.
+    return "mirip" if sum(x != y for x, y in zip(a, b, strict=True)) <= 2 else "beda"
+
+
+def swapped(born: dt.date) -> dt.date | None:
+    """The date with day and month swapped, when that is another real date."""
+    if born.day > 12 or born.day == born.month:
+        return None
+    try:
+        return born.replace(month=born.day, day=born.month)
+    except ValueError:
+        return None
+
+
+def compare(a: Member, b: Member, limits: Thresholds) -> Match | None:
+    """The pair as a likely duplicate, or None."""
+    if a.submission_id == b.submission_id:
+        return None
+    if a.jenis_kelamin and b.jenis_kelamin and a.jenis_kelamin != b.jenis_kelamin:
+        return None
+    relation = nik_relation(a.nik, b.nik)
+    if relation == "sama":
+        return None  # one person already: registry.persons' nik_sama
+    similar = name_similarity(a.nama, b.nama)
+    if similar < limits.nama_min:
+        return None
+    if a.no_kk and a.no_kk == b.no_kk and a.born == b.born and similar < 0.95:
+        return None  # twins
+    reasons = ["nama_mirip"] if a.nama != b.nama else []
+    reasons.append("tanggal_lahir" if a.born == b.born else "tanggal_tertukar")
+    score = similar
+    if relation == "mirip":
+        score += 0.05
+        reasons.append("nik_mirip")
+    elif relation == "kosong":
+        reasons.append("nik_kosong")
+    else:
+        score -= 0.10
+    if a.kode_desa and a.kode_desa == b.kode_desa:
+        score += 0.03
+    elif a.kode_kecamatan != b.kode_kecamatan:
+        score -= 0.07
+    score = round(min(1.0, max(0.0, score)), 3)
+    if score < limits.skor_min:
+        return None
+    x, y = sorted((a, b), key=lambda m: m.mention)
+    return Match(x, y, score, tuple(reasons))
+
+
+def _dates(members: Iterable[Member]) -> set[dt.date]:
+    out = set()
+    for m in members:
+        out.add(m.born)
+        other = swapped(m.born)
+        if other is not None:
+            out.add(other)
+    return out
+
+
+# What a comparison needs of a member: live PPKS households, known birth dates only.
+_MEMBERS = (
+    select(
+        Person.submission_id,
+        Person.position,
+        Person.nama,
+        Person.nik,
+        Person.tanggal_lahir_date,
+        Person.jenis_kelamin,
+        Household.no_kk,
+        Submission.kode_desa,
+        Submission.kode_kecamatan,
+    )
+    .join(Household, Household.id == Person.household_id)
+    .join(Submission, Submission.id == Person.submission_id)
+    .where(
+        Submission.form == "ppks",
+        Submission.is_deleted_on_server.is_(False),
+        Person.tanggal_lahir_date.is_not(None),
+    )
+)
+
+
+def _member(row: tuple[Any, ...]) -> Member:
+    sub_id, position, nama, raw_nik, born, jk, no_kk, desa, kec = row
+    if isinstance(born, str):
+        born = dt.date.fromisoformat(born)
+    return Member(
+        sub_id,
+        position,
+        normal_name(nama),
+        nik.valid_nik(raw_nik),
+        born,
+        (jk or "").strip().upper() or None,
+        nik.normalise(no_kk) or None,
+        desa,
+        kec,
+    )
+
+
+def members_of(session: Session, submission_ids: Collection[int]) -> list[Member]:
+    stmt = _MEMBERS.where(Person.submission_id.in_(list(submission_ids)))
+    return [_member(tuple(r)) for r in session.execute(stmt)]
+
+
+def born_on(session: Session, dates: Collection[dt.date]) -> list[Member]:
+    stmt = _MEMBERS.where(Person.tanggal_lahir_date.in_(sorted(dates)))
+    return [_member(tuple(r)) for r in session.execute(stmt)]
+
+
+def _by_date(members: Iterable[Member]) -> dict[dt.date, list[Member]]:
+    index: dict[dt.date, list[Member]] = defaultdict(list)
+    for m in members:
+        index[m.born].append(m)
+    return index
+
+
+def matches_for(news: list[Member], registry: list[Member], limits: Thresholds) -> list[Match]:
+    """Every likely duplicate of the new members among the registry's (which may hold them)."""
+    index = _by_date(registry)
+    found: dict[tuple[Mention, Mention], Match] = {}
+    for m in news:
+        for day in (m.born, swapped(m.born)):
+            for other in index.get(day, ()) if day else ():
+                match = compare(m, other, limits)
+                if match is not None:
+                    found.setdefault((match.a.mention, match.b.mention), match)
+    return list(found.values())
+
+
+def find_all(members: list[Member], limits: Thresholds) -> Iterator[Match]:
+    """Every likely duplicate pair among `members` (the batch run, over the whole registry)."""
+    index = _by_date(members)
+    for day, block in sorted(index.items()):
+        other_day = swapped(day)
+        for i, m in enumerate(block):
+            for other in block[i + 1 :]:
+                match = compare(m, other, limits)
+                if match is not None:
+                    yield match
+        if other_day is not None and other_day > day:  # each swapped pair of blocks once
+            for m in block:
+                for other in index.get(other_day, ()):
+                    match = compare(m, other, limits)
+                    if match is not None:
+                        yield match
+
+
+def check_submissions(
+    session: Session, submission_ids: Collection[int], limits: Thresholds = DEFAULT
+) -> int:
+    """Refresh the likely-duplicate groups of just-written (or deleted) submissions: their open
+    groups go, and the pairs found now among the registry are proposed unless decided before.
+    Returns how many groups were opened."""
+    if not submission_ids:
+        return 0
+    drop_open_groups(session, submission_ids)
+    news = members_of(session, submission_ids)
+    if not news:
+        return 0
+    return propose(session, matches_for(news, born_on(session, _dates(news)), limits))
+
+
+def drop_open_groups(session: Session, submission_ids: Collection[int]) -> None:
+    """Open likely-duplicate groups holding any of these submissions (they are compared again)."""
+    doomed = select(DuplicateMember.group_id).where(
+        DuplicateMember.submission_id.in_(list(submission_ids))
+    )
+    ids = list(
+        session.scalars(
+            select(DuplicateGroup.id).where(
+                DuplicateGroup.id.in_(doomed),
+                DuplicateGroup.status == "terbuka",
+                DuplicateGroup.key.startswith(KEY_PREFIX),
+            )
+        )
+    )
+    if ids:
+        session.execute(delete(DuplicateMember).where(DuplicateMember.group_id.in_(ids)))
+        session.execute(delete(DuplicateGroup).where(DuplicateGroup.id.in_(ids)))
+
+
+def propose(session: Session, matches: list[Match]) -> int:
+    """Open a group for each match whose key is not known yet (open or decided)."""
+    if not matches:
+        return 0
+    keyed = {group_key(KEY_PREFIX, (m.a.mention, m.b.mention)): m for m in matches}
+    known = set(
+        session.scalars(select(DuplicateGroup.key).where(DuplicateGroup.key.in_(list(keyed))))
+    )
+    fresh = {k: m for k, m in keyed.items() if k not in known}
+    if not fresh:
+        return 0
+    orang = ensure_orang(session, (x.mention for m in fresh.values() for x in (m.a, m.b)))
+    now = utcnow()
+    for key, m in fresh.items():
+        group_id = session.scalars(
+            insert(DuplicateGroup).returning(DuplicateGroup.id),
+            [
+                {
+                    "key": key,
+                    "status": "terbuka",
+                    "score": m.score,
+                    "reasons": list(m.reasons),
+                    "created_at": now,
+                }
+            ],
+        ).one()
+        session.execute(
+            insert(DuplicateMember),
+            [
+                {
+                    "group_id": group_id,
+                    "submission_id": x.submission_id,
+                    "position": x.position,
+                    "orang_id": orang[x.mention],
+                }
+                for x in (m.a, m.b)
+            ],
+        )
+    return len(fresh)
