@@ -72,6 +72,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         auth,
         dashboard,
         db,
+        duplicates,
         errors,
         headers,
         i18n,
@@ -87,6 +88,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     access.init_app(app, login_manager)
     i18n.init_app(app)
     present.init_app(app)
+    duplicates.init_app(app)
     errors.init_app(app)
     headers.init_app(app)
 
@@ -94,6 +96,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(submissions.bp)
     app.register_blueprint(users.bp)
+    app.register_blueprint(duplicates.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API takes only Bearer tokens, never the session cookie
     return app

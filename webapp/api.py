@@ -7,9 +7,10 @@ from typing import Any
 from flask import Blueprint, abort, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from registry import adjudication as adj
 from registry import flags as registry_flags
 from registry import queries, review
-from registry.models import QualityFlag, Submission
+from registry.models import QualityFlag, Submission, User
 from registry.roles import DECIDING_ROLES, PERSONAL_DATA_ROLES, ROLES
 from registry.severity import Severity
 from registry.users import audit
@@ -202,3 +203,77 @@ def decision(submission_id: int) -> ResponseReturnValue:
 @role_required(*ROLES)
 def stats() -> ResponseReturnValue:
     return jsonify(queries.stats(get_db(), actor()))
+
+
+def _adjudicator() -> User:
+    user = actor()
+    if not adj.may_adjudicate(user):
+        abort(403)
+    return user
+
+
+def _group(view: adj.GroupView) -> dict[str, Any]:
+    """A duplicate group with its members in the caller's scope (a list: NIKs masked, as in
+    /submissions)."""
+    g = view.group
+    return {
+        "id": g.id,
+        "score": g.score,
+        "status": g.status,
+        "reasons": list(g.reasons or []),
+        "persons": [
+            {
+                "person_id": m.orang_id,
+                "submission_id": m.submission.id,
+                "kobo_id": m.submission.kobo_id,
+                "position": m.position,
+                "nama": m.nama,
+                "nik": mask_nik(m.nik),
+            }
+            for m in view.members
+        ],
+    }
+
+
+def _positive(name: str, default: int) -> int | None:
+    """A positive whole number from the query string, its default when absent, else None."""
+    raw = request.args.get(name)
+    return default if raw is None else queries.row_id(raw)
+
+
+@bp.get("/duplicates")
+@role_required(*PERSONAL_DATA_ROLES)
+def duplicates() -> ResponseReturnValue:
+    user = _adjudicator()
+    status = request.args.get("status") or adj.GroupStatus.TERBUKA
+    if status not in adj.GROUP_STATUSES:
+        return jsonify(error=f"status harus salah satu dari: {', '.join(adj.GROUP_STATUSES)}"), 400
+    page_no, per_page = _positive("page", 1), _positive("per_page", 25)
+    if page_no is None or per_page is None:
+        return jsonify(error="page dan per_page harus bilangan bulat positif"), 400
+    page = adj.page_groups(get_db(), user, status, page_no, per_page)
+    return jsonify(
+        items=[_group(v) for v in page.items], total=page.total, page=page.page, pages=page.pages
+    )
+
+
+@bp.post("/duplicates/<int:group_id>/decision")
+@role_required(*PERSONAL_DATA_ROLES)
+def duplicate_decision(group_id: int) -> ResponseReturnValue:
+    user = _adjudicator()
+    db = get_db()
+    view = adj.group_detail(db, user, group_id)
+    if view is None:
+        abort(404)
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return jsonify(error='kirim JSON: {"keputusan": "sama" | "berbeda", "catatan": "..."}'), 422
+    try:
+        adj.decide_group(
+            db, view.group, user, str(data.get("keputusan") or ""), str(data.get("catatan") or "")
+        )
+    except review.ReviewError as exc:
+        db.rollback()
+        return jsonify(error=exc.message), exc.http_status
+    db.commit()
+    return jsonify(_group(view))  # decide_group refreshed view.group: its new status

@@ -10,6 +10,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from registry import kategori, wilayah
+from registry.adjudication import GROUP_STATUS_LABEL, REASON_LABEL
 from registry.models import QualityFlag, Submission
 from registry.quality import CODES
 from registry.review import ALASAN_DITOLAK
@@ -31,6 +32,9 @@ ACTION_TEXT = {status: _l(label) for status, label in ACTION_LABEL.items()}
 ROLE_TEXT = {role: _l(role.label) for role in Role}
 FORM_TEXT = {name: _l(survey.title) for name, survey in SURVEYS.items()}
 SEVERITY_TEXT = {severity: _l(severity.label) for severity in Severity}
+GROUP_STATUS_TEXT = {str(status): _l(label) for status, label in GROUP_STATUS_LABEL.items()}
+REASON_TEXT = {code: _l(label) for code, label in REASON_LABEL.items()}
+JENIS_KELAMIN_TEXT = {"L": _l("Laki-laki"), "P": _l("Perempuan")}  # the forms' choice names
 # The calculated `jenis_subjek` of a PSKS (registry/data/psks_kategori.csv).
 JENIS_SUBJEK_TEXT = {
     "perorangan": _l("Perorangan"),
@@ -105,6 +109,24 @@ def status_text(status: str) -> str:
     return str(STATUS_TEXT.get(status, status))
 
 
+def group_status_text(status: str) -> str:
+    return str(GROUP_STATUS_TEXT.get(status, status))
+
+
+def reason_text(code: str) -> str:
+    """Why a duplicate group was proposed (adjudication.REASON_LABEL), in the reader's language."""
+    return str(REASON_TEXT.get(code, code))
+
+
+def jenis_kelamin(code: str | None) -> str:
+    return str(JENIS_KELAMIN_TEXT.get(code or "", code or ""))
+
+
+def percent(score: float | None) -> str:
+    """A 0..1 score as a whole percentage (`0.873` -> `87%`)."""
+    return "" if score is None else f"{round(score * 100)}%"
+
+
 def _english() -> bool:
     locale = get_locale()
     return locale is not None and locale.language == "en"
@@ -140,6 +162,10 @@ def init_app(app: Flask) -> None:
         flag_message=flag_message,
         flag_label=flag_label,
         severity_text=severity_text,
+        group_status_text=group_status_text,
+        reason_text=reason_text,
+        jenis_kelamin=jenis_kelamin,
+        percent=percent,
     )
     # Globals (not a context processor) so that imported macros see them too.
     app.jinja_env.globals.update(
@@ -152,5 +178,6 @@ def init_app(app: Flask) -> None:
         ACCOUNT_ROLES=ACCOUNT_ROLES,
         ADJUDICATING_ROLES=ADJUDICATING_ROLES,
         FLAG_CODES=CODES,
+        GROUP_STATUS_TEXT=GROUP_STATUS_TEXT,
         subject=subject,
     )

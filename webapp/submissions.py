@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response
 
 from registry import flags as registry_flags
 from registry import kategori, queries, review, roles, wilayah
-from registry.models import Attachment, Submission, User
+from registry.models import Attachment, Sebutan, Submission, User
 from registry.roles import ADJUDICATING_ROLES, DECIDING_ROLES, PERSONAL_DATA_ROLES, Status
 from registry.users import audit
 from surveys import paths as F
@@ -54,6 +54,20 @@ def _mimetype(att: Attachment) -> str:
 def is_photo(att: Attachment) -> bool:
     """A plain image, safe to show inline; anything else is only offered as a download."""
     return _mimetype(att) in INLINE_IMAGE_TYPES
+
+
+def registry_persons(submission: Submission) -> list[tuple[int, str, int]]:
+    """(position, nama, orang_id) of each member the person registry knows, for the links to
+    their history; a PSKS entry is position 0."""
+    rows = get_db().execute(
+        select(Sebutan.position, Sebutan.orang_id).where(Sebutan.submission_id == submission.id)
+    )
+    orang = {position: orang_id for position, orang_id in rows}
+    if submission.psks_entry is not None and 0 in orang:
+        e = submission.psks_entry
+        return [(0, e.nama or e.nama_lembaga or "", orang[0])]
+    persons = submission.household.persons if submission.household else []
+    return [(p.position, p.nama or "", orang[p.position]) for p in persons if p.position in orang]
 
 
 def wilayah_choices(user: User) -> tuple[list[wilayah.Kecamatan], list[wilayah.Desa]]:
@@ -117,6 +131,7 @@ def _detail(submission: Submission, status_code: int = 200) -> tuple[str, int]:
         sub=submission,
         flag_groups=sorted(flag_groups.items(), key=lambda kv: -1 if kv[0] is None else kv[0]),
         member_names=names,
+        registry_persons=registry_persons(submission),
         overrides=overrides,
         ov_events={e.id: e for e in submission.review_events},
         may_override=user.role in ADJUDICATING_ROLES and not submission.is_deleted_on_server,

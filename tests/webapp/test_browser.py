@@ -209,7 +209,14 @@ def test_pages_load_without_console_errors(live, browser):
         sub_id = fx.make_submission(db).id
         db.commit()
     pages = {
-        "admin": ["/", "/pengajuan/", f"/pengajuan/{sub_id}", "/pengguna/", "/akun/kata-sandi"],
+        "admin": [
+            "/",
+            "/pengajuan/",
+            f"/pengajuan/{sub_id}",
+            "/pengguna/",
+            "/akun/kata-sandi",
+            "/duplikat/",
+        ],
         "kecamatan": ["/", "/pengajuan/", f"/pengajuan/{sub_id}"],
         "desa": ["/", "/pengajuan/", f"/pengajuan/{sub_id}"],
         "pimpinan": ["/"],
@@ -228,3 +235,60 @@ def test_pages_load_without_console_errors(live, browser):
                 if e["level"] == "SEVERE" and base in e["message"]
             ]
             assert errors == [], (role, path)
+
+
+@pytest.mark.parametrize("width", [1280, 412])
+def test_deciding_a_duplicate_group(live, browser, width):
+    """A dinsos reviewer opens the queue from the nav, compares a group, decides `sama` with a
+    note and finds it under the `sama` tab; at 412 px the members stack instead of overflowing."""
+    from selenium.webdriver.common.by import By
+
+    from tests.registry.adjudication_factories import make_group
+
+    base, url = live
+    with session_factory(url)() as db:
+        fx.make_user(db, "dinsos", username="peninjau")
+        member = [{"nama": "Veronika", "nik": "6107015205800003"}]
+        a = fx.make_submission(db, fx.DESA_A, members=member)
+        b = fx.make_submission(db, fx.DESA_B, members=member)
+        group_id = make_group(db, [(a, 2), (b, 2)]).id
+        db.commit()
+    browser.set_window_size(width, 900)
+    browser.get(base + "/masuk")
+    browser.find_element(By.NAME, "username").send_keys("peninjau")
+    browser.find_element(By.NAME, "password").send_keys(fx.PASSWORD)
+    click(browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+
+    nav = browser.find_element(By.PARTIAL_LINK_TEXT, "Data ganda")
+    assert nav.find_element(By.CSS_SELECTOR, ".nav-count").text == "1"
+    click(browser, nav)
+    group = browser.find_element(By.ID, f"kelompok-{group_id}")
+    members = group.find_elements(By.CSS_SELECTOR, ".member")
+    assert len(members) == 2 and "6107********0003" in group.text
+    lefts, tops, overflow = browser.execute_script(
+        "const ms = Array.from(arguments[0].querySelectorAll('.member'));"
+        "return [ms.map(m => m.getBoundingClientRect().left),"
+        " ms.map(m => m.getBoundingClientRect().top),"
+        " document.documentElement.scrollWidth > window.innerWidth];",
+        group,
+    )
+    assert not overflow
+    if width < 500:
+        assert lefts[0] == lefts[1] and tops[1] > tops[0]  # stacked
+    else:
+        assert tops[0] == tops[1] and lefts[1] > lefts[0]  # side by side
+    shot(browser, f"08-duplicates-{width}")
+
+    click(browser, group.find_element(By.CSS_SELECTOR, "h2 a"))
+    assert browser.current_url.endswith(f"/duplikat/{group_id}")
+    browser.find_element(By.NAME, "catatan").send_keys("KTP dicek di Dukcapil")
+    click(browser, browser.find_element(By.CSS_SELECTOR, "button[name=keputusan][value=sama]"))
+    flash = browser.find_element(By.CSS_SELECTOR, ".flash-success").text
+    assert f"Kelompok #{group_id} diputuskan: Orang yang sama" in flash
+    assert not browser.find_elements(By.ID, f"kelompok-{group_id}")  # no longer open
+
+    click(browser, browser.find_element(By.CSS_SELECTOR, ".chips a.chip-sama"))
+    decided = browser.find_element(By.ID, f"kelompok-{group_id}")
+    assert decided.find_element(By.CSS_SELECTOR, ".badge-sama").text == "Orang yang sama"
+    assert "Orang yang sama 1" in browser.find_element(By.CSS_SELECTOR, ".chips").text
+    shot(browser, f"09-duplicates-sama-{width}")

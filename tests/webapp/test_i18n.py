@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from babel.messages.pofile import read_po
 
-from registry import roles, severity
+from registry import adjudication, roles, severity
 from registry.roles import ACTION_LABEL, Role, Status
 from surveys import spec
 from tests.webapp import factories as fx
@@ -131,7 +131,7 @@ def test_every_string_of_the_pages_is_in_the_english_catalogue():
     ]
     labels = [
         msg
-        for module in (roles, spec, severity)
+        for module in (roles, spec, severity, adjudication)
         for _line, msg, _comments, _context in extract_from_file(
             "python", module.__file__, keywords={"N_": None}
         )
