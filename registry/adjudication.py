@@ -36,6 +36,7 @@ from registry.models import (
     User,
     utcnow,
 )
+from registry.persons import NIK_SAMA
 from registry.review import (
     InvalidTransition,
     MissingNote,
@@ -46,7 +47,6 @@ from registry.review import (
 from surveys import paths as F
 from surveys.spec import N_
 
-NIK_SAMA = "nik_sama"  # the reason (and flag code) of persons sharing a valid NIK across households
 EVENT_KIND = "duplikat"
 MAX_GROUP_PAGE = 100
 
@@ -72,6 +72,7 @@ REASON_LABEL: dict[str, str] = {
     NIK_SAMA: N_("NIK sama di keluarga lain"),
     "nama_mirip": N_("Nama mirip"),
     "nik_mirip": N_("NIK hampir sama"),
+    "nik_kosong": N_("NIK kosong atau tidak sah"),
     "tanggal_lahir": N_("Tanggal lahir sama"),
     "tanggal_tertukar": N_("Hari dan bulan lahir tertukar"),
 }

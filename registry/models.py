@@ -164,7 +164,11 @@ class Person(Base):
     """A member of a PPKS household, with the PPKS categories recorded for them."""
 
     __tablename__ = "person"
-    __table_args__ = (Index("ix_person_nik", "nik"),)
+    __table_args__ = (
+        Index("ix_person_nik", "nik"),
+        # registry.duplicates blocks on the birth date: a page's members look up their dates.
+        Index("ix_person_tanggal_lahir_date", "tanggal_lahir_date"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Indexed: rebuilding an edited household deletes it, and its cascade looks members up here.
@@ -342,7 +346,7 @@ class DuplicateMember(Base):
         ForeignKey("submission.id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(Integer)  # as in Sebutan
-    orang_id: Mapped[int] = mapped_column(ForeignKey("orang.id"))
+    orang_id: Mapped[int] = mapped_column(ForeignKey("orang.id"), index=True)
 
     group: Mapped[DuplicateGroup] = relationship(back_populates="members")
 
