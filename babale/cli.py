@@ -17,6 +17,7 @@ COMMANDS = {
     "db": "babale.commands.registry:db",
     "harvest": "babale.commands.harvest:harvest",
     "stats": "babale.commands.registry:stats",
+    "quality": "babale.commands.quality:quality",
     "export": "babale.commands.registry:export",
     "users": "babale.commands.users:users",
     "serve": "babale.commands.serve:serve",

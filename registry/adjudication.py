@@ -262,6 +262,16 @@ def status_counts(session: Session, user: User) -> dict[str, int]:
     return counts
 
 
+def open_reason_counts(session: Session, user: User) -> dict[str, int]:
+    """Open groups the user may see, per reason (a group counts once for each of its reasons)."""
+    where = [DuplicateGroup.status == GroupStatus.TERBUKA, _members_in_scope(user)]
+    counts: dict[str, int] = {}
+    for reasons in session.scalars(select(DuplicateGroup.reasons).where(*where)):
+        for reason in reasons or []:
+            counts[reason] = counts.get(reason, 0) + 1
+    return counts
+
+
 def open_count(session: Session, user: User) -> int:
     where = [DuplicateGroup.status == GroupStatus.TERBUKA, _members_in_scope(user)]
     return session.scalar(select(func.count(DuplicateGroup.id)).where(*where)) or 0

@@ -33,6 +33,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from registry import nik
+from registry.bulk import select_in, table_of
 from registry.models import (
     DuplicateGroup,
     DuplicateMember,
@@ -45,6 +46,7 @@ from registry.persons import Mention, ensure_orang, group_key
 from registry.settings import DUPLIKAT_NAMA_MIN, DUPLIKAT_SKOR_MIN, Settings
 
 KEY_PREFIX = "mirip:"
+GROUP = table_of(DuplicateGroup)
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,11 @@ def members_of(session: Session, submission_ids: Collection[int]) -> list[Member
     return [_member(tuple(r)) for r in session.execute(stmt)]
 
 
+def all_members(session: Session) -> list[Member]:
+    """Every member the comparison may consider (live PPKS households, birth date known)."""
+    return [_member(tuple(r)) for r in session.execute(_MEMBERS)]
+
+
 def born_on(session: Session, dates: Collection[dt.date]) -> list[Member]:
     stmt = _MEMBERS.where(Person.tanggal_lahir_date.in_(sorted(dates)))
     return [_member(tuple(r)) for r in session.execute(stmt)]
@@ -308,14 +315,16 @@ def drop_open_groups(session: Session, submission_ids: Collection[int]) -> None:
         session.execute(delete(DuplicateGroup).where(DuplicateGroup.id.in_(ids)))
 
 
+def key_of(match: Match) -> str:
+    return group_key(KEY_PREFIX, (match.a.mention, match.b.mention))
+
+
 def propose(session: Session, matches: list[Match]) -> int:
     """Open a group for each match whose key is not known yet (open or decided)."""
     if not matches:
         return 0
-    keyed = {group_key(KEY_PREFIX, (m.a.mention, m.b.mention)): m for m in matches}
-    known = set(
-        session.scalars(select(DuplicateGroup.key).where(DuplicateGroup.key.in_(list(keyed))))
-    )
+    keyed = {key_of(m): m for m in matches}
+    known = {k for (k,) in select_in(session.connection(), GROUP, "key", list(keyed))}
     fresh = {k: m for k, m in keyed.items() if k not in known}
     if not fresh:
         return 0
