@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry import jsonio, nik, quality, wilayah
+from registry import jsonio, names, nik, quality, wilayah
 from registry.columns import (
     HOUSEHOLD_COLUMNS,
     KATEGORI_KODE_MAX,
@@ -440,6 +440,7 @@ def _person(position: int, item: dict[str, Any], flags: list[Flag]) -> tuple[dic
                 reader = _Reader(item, flags, lambda path: repeat_path(path, position))
             row[column] = reader.text(path)
     row["tanggal_lahir_date"] = quality.parse_date(row["tanggal_lahir"])
+    row["kunci_duplikat"] = names.block_key(row["tanggal_lahir_date"], row["nama"])
     # PersonKategori rows are for filters: unknown codes are kept (and flagged by the rules) as
     # long as they fit the column; the full answer stays in kategori_ppks.
     codes = row["kategori_ppks"]

@@ -192,7 +192,17 @@ def store_page(
             replaced=[sid for sid, _ in changed],
         )
         if form == "ppks":
-            duplicates.check_submissions(session, list(submission_ids.values()), thresholds)
+            duplicates.check_submissions(
+                session,
+                list(submission_ids.values()),
+                thresholds,
+                blocks={
+                    key
+                    for m in written.values()
+                    for p in m.persons
+                    if (key := p.get("kunci_duplikat"))
+                },
+            )
     if reviewed_then_edited:
         from registry import review
 

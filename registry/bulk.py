@@ -17,11 +17,14 @@ a harvest's rows.
 
 from __future__ import annotations
 
+import json
 import operator
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import ColumnElement, Connection, String, Table, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import QueryableAttribute
 
 from registry.models import Base
 
@@ -98,3 +101,16 @@ def select_in(
         sql = f"SELECT {names} FROM {quote(table.name)} WHERE {quote(key)} IN ({marks})"  # noqa: S608
         rows.extend(tuple(r) for r in conn.exec_driver_sql(sql, tuple(chunk)))
     return rows
+
+
+def one_of(
+    conn: Connection, column: ColumnElement[Any] | QueryableAttribute[Any], values: Collection[str]
+) -> ColumnElement[bool]:
+    """`column IN values` with the values in ONE bound parameter (an array on PostgreSQL, a JSON
+    array read by json_each on SQLite): the statement compiles once and is cached, where an
+    expanding IN renders a parameter per value on every execution."""
+    listed = list(values)
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, listed, type_=ARRAY(String)))
+    table = func.json_each(bindparam(None, json.dumps(listed))).table_valued("value")
+    return column.in_(select(table.c.value))

@@ -25,11 +25,12 @@ HOUSEHOLD_COLUMNS = (
     "foto_rumah",
 )
 # Person columns: the member answers of the survey definition (a new `Answer` there needs no
-# change here), plus the position and the parsed birth date.
+# change here), plus the position, the parsed birth date and the likely-duplicate block key.
 PERSON_COLUMNS = (
     "position",
     *PPKS.member_columns,
     "tanggal_lahir_date",
+    "kunci_duplikat",
 )
 PSKS_COLUMNS = (
     "kategori_psks",

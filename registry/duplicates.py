@@ -2,9 +2,10 @@
 one or two digits off or transposed; the name spelled another way; the day and month of birth
 swapped), found by blocking and scored with rapidfuzz.
 
-Blocking: two PPKS members are compared only when they were born on the same date, or on dates
-with day and month swapped, and live in different households. Scoring (0..1): how alike the
-names are, written out in `name_similarity`, then evidence for and against:
+Blocking: two PPKS members are compared only when their names start with the same letter (after
+folding old spellings: Djoko = Joko = Yoko, registry.names), they were born on the same date or
+on dates with day and month swapped, and they live in different households. Scoring (0..1):
+how alike the names are, written out in `name_similarity`, then evidence for and against:
 
 - a NIK one or two digits off, or with two neighbouring digits swapped: +0.05 (`nik_mirip`);
   two valid NIKs further apart: -0.10; a NIK missing or invalid on either side: 0 (`nik_kosong`);
@@ -21,8 +22,7 @@ decided, never proposed again.
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
+import functools
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
@@ -33,7 +33,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from registry import nik
-from registry.bulk import select_in, table_of
+from registry.bulk import one_of, select_in, table_of
 from registry.models import (
     DuplicateGroup,
     DuplicateMember,
@@ -42,6 +42,7 @@ from registry.models import (
     Submission,
     utcnow,
 )
+from registry.names import normal_name
 from registry.persons import Mention, ensure_orang, group_key
 from registry.settings import DUPLIKAT_NAMA_MIN, DUPLIKAT_SKOR_MIN, Settings
 
@@ -68,17 +69,39 @@ class Member:
 
     submission_id: int
     position: int
-    nama: str  # normalised (see normal_name)
-    nik: str | None  # valid NIK or None
+    nama: str  # normalised (registry.names.normal_name)
+    nik_recorded: str | None  # as recorded
     born: dt.date
-    jenis_kelamin: str | None
-    no_kk: str | None
+    jenis_kelamin: str | None  # as recorded
+    no_kk_recorded: str | None  # the household's, as recorded
     kode_desa: str | None
     kode_kecamatan: str | None
 
     @property
     def mention(self) -> Mention:
         return (self.submission_id, self.position)
+
+    @property
+    def letter(self) -> str:
+        return self.nama[:1] or "_"
+
+    @property
+    def block(self) -> str:
+        """As registry.names.block_key() made it for the member's row."""
+        return f"{self.born.isoformat()}{self.letter}"
+
+    @functools.cached_property
+    def nik(self) -> str | None:
+        """The valid NIK, or None (worked out only for the pairs whose names are alike)."""
+        return nik.valid_nik(self.nik_recorded)
+
+    @property
+    def sex(self) -> str:
+        return (self.jenis_kelamin or "").strip().upper()
+
+    @property
+    def no_kk(self) -> str:
+        return nik.normalise(self.no_kk_recorded)
 
 
 @dataclass(frozen=True)
@@ -87,26 +110,6 @@ class Match:
     b: Member
     score: float
     reasons: tuple[str, ...]
-
-
-# Old and foreign spellings that Indonesian names are written in side by side (Ejaan lama: dj, tj,
-# oe; Dutch j for y), folded before comparing.
-_SPELLING = (("dj", "j"), ("tj", "c"), ("oe", "u"), ("ch", "kh"), ("ph", "f"), ("th", "t"))
-_NOT_LETTER = re.compile(r"[^a-z ]+")
-
-
-def normal_name(value: object) -> str:
-    """Lower case, accents and punctuation gone, old spellings folded, one space between words."""
-    text = unicodedata.normalize("NFKD", str(value or "")).encode("ascii", "ignore").decode()
-    text = _NOT_LETTER.sub(" ", text.lower())
-    words = []
-    for word in text.split():
-        for old, new in _SPELLING:
-            word = word.replace(old, new)
-        if word.startswith("j"):
-            word = "y" + word[1:]
-        words.append(word)
-    return " ".join(words)
 
 
 def name_similarity(a: str, b: str) -> float:
@@ -147,14 +150,14 @@ def compare(a: Member, b: Member, limits: Thresholds) -> Match | None:
     """The pair as a likely duplicate, or None."""
     if a.submission_id == b.submission_id:
         return None
-    if a.jenis_kelamin and b.jenis_kelamin and a.jenis_kelamin != b.jenis_kelamin:
+    if a.jenis_kelamin != b.jenis_kelamin and a.sex and b.sex and a.sex != b.sex:
+        return None
+    similar = name_similarity(a.nama, b.nama)
+    if similar < limits.nama_min:
         return None
     relation = nik_relation(a.nik, b.nik)
     if relation == "sama":
         return None  # one person already: registry.persons' nik_sama
-    similar = name_similarity(a.nama, b.nama)
-    if similar < limits.nama_min:
-        return None
     if a.no_kk and a.no_kk == b.no_kk and a.born == b.born and similar < 0.95:
         return None  # twins
     reasons = ["nama_mirip"] if a.nama != b.nama else []
@@ -178,17 +181,20 @@ def compare(a: Member, b: Member, limits: Thresholds) -> Match | None:
     return Match(x, y, score, tuple(reasons))
 
 
-def _dates(members: Iterable[Member]) -> set[dt.date]:
+def _with_swapped(blocks: Iterable[str]) -> set[str]:
+    """These blocks (registry.names.block_key) and their day-and-month-swapped twins."""
     out = set()
-    for m in members:
-        out.add(m.born)
-        other = swapped(m.born)
+    for key in blocks:
+        out.add(key)
+        other = swapped(dt.date.fromisoformat(key[:10]))
         if other is not None:
-            out.add(other)
+            out.add(f"{other.isoformat()}{key[10:]}")
     return out
 
 
-# What a comparison needs of a member: live PPKS households, known birth dates only.
+# What a comparison needs of a member: live households, known birth dates only. (Person rows
+# are PPKS household members only; a condition on submission.form would lead SQLite's planner
+# to walk every PPKS submission instead of the person index.)
 _MEMBERS = (
     select(
         Person.submission_id,
@@ -204,7 +210,6 @@ _MEMBERS = (
     .join(Household, Household.id == Person.household_id)
     .join(Submission, Submission.id == Person.submission_id)
     .where(
-        Submission.form == "ppks",
         Submission.is_deleted_on_server.is_(False),
         Person.tanggal_lahir_date.is_not(None),
     )
@@ -215,48 +220,35 @@ def _member(row: tuple[Any, ...]) -> Member:
     sub_id, position, nama, raw_nik, born, jk, no_kk, desa, kec = row
     if isinstance(born, str):
         born = dt.date.fromisoformat(born)
-    return Member(
-        sub_id,
-        position,
-        normal_name(nama),
-        nik.valid_nik(raw_nik),
-        born,
-        (jk or "").strip().upper() or None,
-        nik.normalise(no_kk) or None,
-        desa,
-        kec,
-    )
-
-
-def members_of(session: Session, submission_ids: Collection[int]) -> list[Member]:
-    stmt = _MEMBERS.where(Person.submission_id.in_(list(submission_ids)))
-    return [_member(tuple(r)) for r in session.execute(stmt)]
+    return Member(sub_id, position, normal_name(nama), raw_nik, born, jk, no_kk, desa, kec)
 
 
 def all_members(session: Session) -> list[Member]:
     """Every member the comparison may consider (live PPKS households, birth date known)."""
-    return [_member(tuple(r)) for r in session.execute(_MEMBERS)]
+    return [_member(tuple(r)) for r in session.connection().execute(_MEMBERS)]
 
 
-def born_on(session: Session, dates: Collection[dt.date]) -> list[Member]:
-    stmt = _MEMBERS.where(Person.tanggal_lahir_date.in_(sorted(dates)))
-    return [_member(tuple(r)) for r in session.execute(stmt)]
+def in_blocks(session: Session, keys: Collection[str]) -> list[Member]:
+    """The members of these blocks (registry.names.block_key)."""
+    conn = session.connection()  # Core rows: the ORM's result machinery cost more than SQLite
+    stmt = _MEMBERS.where(one_of(conn, Person.kunci_duplikat, keys))
+    return [_member(tuple(r)) for r in conn.execute(stmt)]
 
 
-def _by_date(members: Iterable[Member]) -> dict[dt.date, list[Member]]:
-    index: dict[dt.date, list[Member]] = defaultdict(list)
+def _by_block(members: Iterable[Member]) -> dict[tuple[dt.date, str], list[Member]]:
+    index: dict[tuple[dt.date, str], list[Member]] = defaultdict(list)
     for m in members:
-        index[m.born].append(m)
+        index[(m.born, m.letter)].append(m)
     return index
 
 
 def matches_for(news: list[Member], registry: list[Member], limits: Thresholds) -> list[Match]:
     """Every likely duplicate of the new members among the registry's (which may hold them)."""
-    index = _by_date(registry)
+    index = _by_block(registry)
     found: dict[tuple[Mention, Mention], Match] = {}
     for m in news:
         for day in (m.born, swapped(m.born)):
-            for other in index.get(day, ()) if day else ():
+            for other in index.get((day, m.letter), ()) if day else ():
                 match = compare(m, other, limits)
                 if match is not None:
                     found.setdefault((match.a.mention, match.b.mention), match)
@@ -264,36 +256,52 @@ def matches_for(news: list[Member], registry: list[Member], limits: Thresholds) 
 
 
 def find_all(members: list[Member], limits: Thresholds) -> Iterator[Match]:
-    """Every likely duplicate pair among `members` (the batch run, over the whole registry)."""
-    index = _by_date(members)
-    for day, block in sorted(index.items()):
-        other_day = swapped(day)
+    """Every likely duplicate pair among `members` (the batch run, over the whole registry):
+    the pairs `matches_for` finds, each once."""
+    index = _by_block(members)
+    for (day, letter), block in sorted(index.items()):
         for i, m in enumerate(block):
             for other in block[i + 1 :]:
                 match = compare(m, other, limits)
                 if match is not None:
                     yield match
+        other_day = swapped(day)
         if other_day is not None and other_day > day:  # each swapped pair of blocks once
             for m in block:
-                for other in index.get(other_day, ()):
+                for other in index.get((other_day, letter), ()):
                     match = compare(m, other, limits)
                     if match is not None:
                         yield match
 
 
 def check_submissions(
-    session: Session, submission_ids: Collection[int], limits: Thresholds = DEFAULT
+    session: Session,
+    submission_ids: Collection[int],
+    limits: Thresholds = DEFAULT,
+    *,
+    blocks: Collection[str] | None = None,
 ) -> int:
-    """Refresh the likely-duplicate groups of just-written (or deleted) submissions: their open
-    groups go, and the pairs found now among the registry are proposed unless decided before.
+    """Refresh the likely-duplicate groups of just-written submissions: their open groups go,
+    and the pairs found now among the registry are proposed unless decided before. `blocks`
+    are their members' block keys when the caller has them (the harvest's mapped rows).
     Returns how many groups were opened."""
     if not submission_ids:
         return 0
-    drop_open_groups(session, submission_ids)
-    news = members_of(session, submission_ids)
-    if not news:
+    ids = set(submission_ids)
+    drop_open_groups(session, ids)
+    if blocks is None:
+        blocks = set(
+            session.scalars(
+                select(Person.kunci_duplikat).where(
+                    Person.submission_id.in_(list(ids)), Person.kunci_duplikat.is_not(None)
+                )
+            )
+        )
+    if not blocks:
         return 0
-    return propose(session, matches_for(news, born_on(session, _dates(news)), limits))
+    members = in_blocks(session, _with_swapped(blocks))
+    news = [m for m in members if m.submission_id in ids]
+    return propose(session, matches_for(news, members, limits))
 
 
 def drop_open_groups(session: Session, submission_ids: Collection[int]) -> None:

@@ -166,8 +166,8 @@ class Person(Base):
     __tablename__ = "person"
     __table_args__ = (
         Index("ix_person_nik", "nik"),
-        # registry.duplicates blocks on the birth date: a page's members look up their dates.
-        Index("ix_person_tanggal_lahir_date", "tanggal_lahir_date"),
+        # registry.duplicates looks up each harvested member's block (registry.names).
+        Index("ix_person_kunci_duplikat", "kunci_duplikat"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -185,6 +185,7 @@ class Person(Base):
     tempat_lahir: Mapped[str | None] = mapped_column(Text)
     tanggal_lahir: Mapped[str | None] = mapped_column(Text)  # as it came
     tanggal_lahir_date: Mapped[dt.date | None] = mapped_column(Date)  # parsed, None if bad
+    kunci_duplikat: Mapped[str | None] = mapped_column(String(16))  # names.block_key()
     hubungan: Mapped[str | None] = mapped_column(Text)
     status_perkawinan: Mapped[str | None] = mapped_column(Text)
     pendidikan: Mapped[str | None] = mapped_column(Text)
