@@ -46,8 +46,9 @@ import random  # noqa: E402
 
 from kobo_simulator import names as N  # noqa: E402
 from kobo_simulator.generate import SIZE, Weighted  # noqa: E402
-from registry import duplicates, nik, wilayah  # noqa: E402
+from registry import duplicates, wilayah  # noqa: E402
 from registry.duplicates import DEFAULT, Member  # noqa: E402
+from registry.names import normal_name  # noqa: E402
 
 TARGET_PRECISION = 0.95
 TARGET_RECALL = 0.95
@@ -411,11 +412,11 @@ class Registry:
             Member(
                 h.submission_id,
                 m.position,
-                duplicates.normal_name(m.nama),
-                nik.valid_nik(m.nik),
+                normal_name(m.nama),
+                m.nik,
                 m.born,
                 m.jk,
-                nik.normalise(h.no_kk) or None,
+                h.no_kk,
                 h.desa.kode,
                 h.desa.kode_kecamatan,
             )
@@ -651,7 +652,7 @@ def database(args: argparse.Namespace) -> dict[str, bool]:
 
     from sqlalchemy import select
 
-    from registry.models import Submission
+    from registry.models import Person, Submission
 
     store_ms, check_ms, slow = [], [], []
     for page in payloads(reg, later):
@@ -669,10 +670,16 @@ def database(args: argparse.Namespace) -> dict[str, bool]:
             t0 = time.perf_counter()
             opened = duplicates.check_submissions(session, [sid])
             check_ms.append((time.perf_counter() - t0) * 1000)
-            news = duplicates.members_of(session, [sid])
-            # What the check had to read: the registry born on its members' dates (or swapped).
-            block = len(duplicates.born_on(session, duplicates._dates(news)))
-            slow.append((check_ms[-1], len(news), block, opened))
+            keys = set(
+                session.scalars(
+                    select(Person.kunci_duplikat).where(
+                        Person.submission_id == sid, Person.kunci_duplikat.is_not(None)
+                    )
+                )
+            )
+            # What the check had to read: the registry members of its members' blocks.
+            block = len(duplicates.in_blocks(session, duplicates._with_swapped(keys)))
+            slow.append((check_ms[-1], len(keys), block, opened))
     for label, ms in (
         ("store_page of one household (with commit)", store_ms),
         ("check_submissions of it", check_ms),
@@ -684,24 +691,19 @@ def database(args: argparse.Namespace) -> dict[str, bool]:
 
     ms, size, block, opened = max(slow)
     print(
-        f"  slowest check: {ms:.0f} ms for {size} members, {block:,} registry members born on "
-        f"their dates (or swapped), {opened} groups opened; median block "
+        f"  slowest check: {ms:.0f} ms for {size} members, {block:,} registry members in "
+        f"their blocks (or swapped dates), {opened} groups opened; median block "
         f"{statistics.median(b for _, _, b, _ in slow):,.0f}"
     )
     # Optional: the batch run's own load, 300k members out of SQLite, and find_all over them.
     t0 = time.perf_counter()
     with sessions() as session:
-        days = sorted({m.born for h in fill for m in h.members})
-        loaded = [
-            m
-            for i in range(0, len(days), 2000)
-            for m in duplicates.born_on(session, days[i : i + 2000])
-        ]
+        loaded = duplicates.all_members(session)
     load_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     found = sum(1 for _ in duplicates.find_all(loaded, DEFAULT))
     print(
-        f"  loading {len(loaded):,} members from SQLite (born_on): {load_s:.1f} s; "
+        f"  loading {len(loaded):,} members from SQLite (all_members): {load_s:.1f} s; "
         f"find_all over them: {time.perf_counter() - t0:.1f} s, {found:,} pairs"
     )
     db.engine_for(url).dispose()

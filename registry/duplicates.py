@@ -7,11 +7,13 @@ folding old spellings: Djoko = Joko = Yoko, registry.names), they were born on t
 on dates with day and month swapped, and they live in different households. Scoring (0..1):
 how alike the names are, written out in `name_similarity`, then evidence for and against:
 
-- a NIK one or two digits off, or with two neighbouring digits swapped: +0.05 (`nik_mirip`);
-  two valid NIKs further apart: -0.10; a NIK missing or invalid on either side: 0 (`nik_kosong`);
+- NIKs (`nik_relation`): two neighbouring digits swapped +0.07, one or two digits off +0.05
+  (+0.03 when only in the serial) (`nik_mirip`); further apart -0.10; missing or invalid on
+  either side 0 (`nik_kosong`);
 - the same desa: +0.03; another kecamatan: -0.07;
-- another sex (both given): never a duplicate; the same No KK with names that are not nearly
-  identical: twins, never a duplicate.
+- another sex (both given): never a duplicate; the same No KK and birth date, two valid NIKs
+  apart or off in the serial only, and names that are not nearly identical: twins, never a
+  duplicate.
 
 A pair is proposed when the names reach `nama_min` and the score reaches `skor_min`
 (BABALE_DUPLIKAT_NAMA_MIN, BABALE_DUPLIKAT_SKOR_MIN). Namesakes (same name and desa, another
@@ -125,15 +127,30 @@ def name_similarity(a: str, b: str) -> float:
     return best / 100
 
 
-def nik_relation(a: str | None, b: str | None) -> str:
-    """`kosong` (either missing), `sama`, `mirip` (1-2 digits off, or one neighbouring swap),
-    or `beda`."""
+def nik_relation(a: str | None, b: str | None, kec_a: str | None, kec_b: str | None) -> str:
+    """How two NIKs compare: `kosong` (either missing or invalid), `sama`, `tertukar` (two
+    neighbouring digits swapped), `mirip_seri` (1-2 digits off, in the serial only: twins'
+    NIKs look like that too), `mirip` (1-2 digits off elsewhere), or `beda`. Two NIKs that
+    differ only in the region digits, each that of its own household's kecamatan, are two
+    people's real NIKs (`beda`), not a typo."""
     if not a or not b:
         return "kosong"
     if a == b:
         return "sama"
-    # Two neighbours swapped are two digits off too.
-    return "mirip" if sum(x != y for x, y in zip(a, b, strict=True)) <= 2 else "beda"
+    diff = [i for i in range(16) if a[i] != b[i]]
+    if len(diff) > 2:
+        return "beda"
+    i, j = diff[0], diff[-1]  # the first and the last digit that differ
+    if j == i + 1 and a[i] == b[j] and a[j] == b[i]:
+        return "tertukar"
+    if i >= 12:
+        return "mirip_seri"
+    if j < 6 and kec_a != kec_b and nik.region_of(a) == kec_a and nik.region_of(b) == kec_b:
+        return "beda"
+    return "mirip"
+
+
+_NIK_BONUS = {"tertukar": 0.07, "mirip": 0.05, "mirip_seri": 0.03, "kosong": 0.0, "beda": -0.10}
 
 
 def swapped(born: dt.date) -> dt.date | None:
@@ -155,21 +172,23 @@ def compare(a: Member, b: Member, limits: Thresholds) -> Match | None:
     similar = name_similarity(a.nama, b.nama)
     if similar < limits.nama_min:
         return None
-    relation = nik_relation(a.nik, b.nik)
+    relation = nik_relation(a.nik, b.nik, a.kode_kecamatan, b.kode_kecamatan)
     if relation == "sama":
         return None  # one person already: registry.persons' nik_sama
-    if a.no_kk and a.no_kk == b.no_kk and a.born == b.born and similar < 0.95:
-        return None  # twins
+    if (
+        relation in ("beda", "mirip_seri")
+        and a.born == b.born
+        and similar < 0.95
+        and a.no_kk == b.no_kk
+    ):
+        return None  # twins: one No KK and birth date, each their own NIK, other names
     reasons = ["nama_mirip"] if a.nama != b.nama else []
     reasons.append("tanggal_lahir" if a.born == b.born else "tanggal_tertukar")
-    score = similar
-    if relation == "mirip":
-        score += 0.05
-        reasons.append("nik_mirip")
-    elif relation == "kosong":
+    if relation == "kosong":
         reasons.append("nik_kosong")
-    else:
-        score -= 0.10
+    elif relation != "beda":
+        reasons.append("nik_mirip")
+    score = similar + _NIK_BONUS[relation]
     if a.kode_desa and a.kode_desa == b.kode_desa:
         score += 0.03
     elif a.kode_kecamatan != b.kode_kecamatan:

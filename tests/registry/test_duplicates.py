@@ -197,3 +197,28 @@ def test_a_stricter_threshold_proposes_less(db):
     strict = duplicates.Thresholds(nama_min=0.97, skor_min=0.97)
     assert duplicates.check_submissions(db, [a.id], strict) == 0
     assert duplicates.check_submissions(db, [a.id]) == 1
+
+
+def test_how_two_niks_compare():
+    nik = rf.make_nik("610701", BORN, "P", 4821)
+    rel = duplicates.nik_relation
+    assert rel(nik, None, "61.07.01", "61.07.01") == "kosong"
+    assert rel(nik, nik[:12] + nik[13] + nik[12] + nik[14:], "61.07.01", "61.07.01") == "tertukar"
+    assert rel(nik, nik[:-1] + "2", "61.07.01", "61.07.01") == "mirip_seri"
+    assert rel(nik, nik[:9] + "7" + nik[10:], "61.07.01", "61.07.01") == "mirip"
+    # 610701... and 610702...: each the NIK of its own kecamatan, two people
+    other = "610702" + nik[6:]
+    assert rel(nik, other, "61.07.01", "61.07.02") == "beda"
+    assert rel(nik, other, "61.07.01", "61.07.01") == "mirip"
+
+
+def test_a_household_recorded_again_is_not_taken_for_twins(db):
+    kk = rf.make_no_kk("610701", serial=556)
+    nik = rf.make_nik("610701", BORN, "P", 4821)
+    a, b = harvest(
+        db,
+        household(1, "Theresia Bujang", nik=nik, no_kk=kk),
+        household(2, "Teresia Bujang", nik=nik[:12] + nik[13] + nik[12] + nik[14:], no_kk=kk),
+    )
+    ((members, reasons),) = proposed(db)
+    assert members == [(a.id, 2), (b.id, 2)] and "nik_mirip" in reasons
