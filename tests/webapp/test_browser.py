@@ -292,3 +292,45 @@ def test_deciding_a_duplicate_group(live, browser, width):
     assert decided.find_element(By.CSS_SELECTOR, ".badge-sama").text == "Orang yang sama"
     assert "Orang yang sama 1" in browser.find_element(By.CSS_SELECTOR, ".chips").text
     shot(browser, f"09-duplicates-sama-{width}")
+
+
+def test_a_blocked_approval_then_an_override_with_a_note_then_approval(live, browser):
+    from selenium.webdriver.common.by import By
+
+    from surveys import paths as f
+    from tests.registry.factories import ppks_payload, store
+
+    base, url = live
+    payload = ppks_payload(7101, kode_desa=fx.DESA_A)
+    payload[f.ANGGOTA][1][f.NIK] = "1111111111111111"  # a fake NIK: blokir
+    with session_factory(url)() as db:
+        fx.make_user(db, "dinsos", username="reviewer")
+        sub_id = store(db, "ppks", payload).id
+        db.commit()
+    browser.get(base + "/masuk")
+    browser.find_element(By.NAME, "username").send_keys("reviewer")
+    browser.find_element(By.NAME, "password").send_keys(fx.PASSWORD)
+    click(browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+
+    browser.get(f"{base}/pengajuan/?tanda=blokir")
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.list tbody tr")
+    assert len(rows) == 1
+    browser.get(f"{base}/pengajuan/{sub_id}")
+    flag = browser.find_element(By.CSS_SELECTOR, "li.flag-blokir")
+    assert "Anggota ke-2 (Maria Anyeng)" in flag.text and "1111111111111111" not in flag.text
+    click(browser, browser.find_element(By.CSS_SELECTOR, "button[name=status][value=disetujui]"))
+    assert "blokir" in browser.find_element(By.CSS_SELECTOR, ".flash-error").text.lower()
+    assert browser.find_element(By.CSS_SELECTOR, ".titlerow .badge").text == "Baru"
+    shot(browser, "07-blocked")
+
+    flag = browser.find_element(By.CSS_SELECTOR, "li.flag-blokir")
+    flag.find_element(By.CSS_SELECTOR, "details.override summary").click()
+    flag.find_element(By.NAME, "catatan").send_keys("KTP asli dicek di kantor desa")
+    click(browser, flag.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    overridden = browser.find_element(By.CSS_SELECTOR, "li.flag-overridden")
+    assert "KTP asli dicek di kantor desa" in overridden.text
+    click(browser, browser.find_element(By.CSS_SELECTOR, "button[name=status][value=disetujui]"))
+    assert browser.find_element(By.CSS_SELECTOR, ".titlerow .badge").text == "Disetujui"
+    history = browser.find_element(By.CSS_SELECTOR, ".history").text
+    assert "mengabaikan tanda blokir" in history and "nik_palsu" in history
+    shot(browser, "08-overridden-approved")
