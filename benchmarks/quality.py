@@ -678,7 +678,7 @@ def database(args: argparse.Namespace) -> dict[str, bool]:
                 )
             )
             # What the check had to read: the registry members of its members' blocks.
-            block = len(duplicates.in_blocks(session, duplicates._with_swapped(keys)))
+            block = len(duplicates.in_blocks(session, duplicates.with_swapped(keys)))
             slow.append((check_ms[-1], len(keys), block, opened))
     for label, ms in (
         ("store_page of one household (with commit)", store_ms),

@@ -85,12 +85,8 @@ class Member:
 
     @property
     def letter(self) -> str:
+        """The block's letter, as registry.names.block_key() took it for the member's row."""
         return self.nama[:1] or "_"
-
-    @property
-    def block(self) -> str:
-        """As registry.names.block_key() made it for the member's row."""
-        return f"{self.born.isoformat()}{self.letter}"
 
     @functools.cached_property
     def nik(self) -> str | None:
@@ -200,7 +196,7 @@ def compare(a: Member, b: Member, limits: Thresholds) -> Match | None:
     return Match(x, y, score, tuple(reasons))
 
 
-def _with_swapped(blocks: Iterable[str]) -> set[str]:
+def with_swapped(blocks: Iterable[str]) -> set[str]:
     """These blocks (registry.names.block_key) and their day-and-month-swapped twins."""
     out = set()
     for key in blocks:
@@ -318,7 +314,7 @@ def check_submissions(
         )
     if not blocks:
         return 0
-    members = in_blocks(session, _with_swapped(blocks))
+    members = in_blocks(session, with_swapped(blocks))
     news = [m for m in members if m.submission_id in ids]
     return propose(session, matches_for(news, members, limits))
 
