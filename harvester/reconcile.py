@@ -159,7 +159,7 @@ class Reconcile:
                         .values(is_deleted_on_server=True, deleted_on_server_at=utcnow())
                     )
                     persons.forget(session, vanished)
-                    duplicates.drop_open_groups(session, vanished)
+                    duplicates.forget(session, vanished)
                 runs.count(session, run_id, deleted=len(vanished), updated=len(status_only))
 
     def _fetch_ids(self, ids: list[int]) -> list[dict[str, Any]]:

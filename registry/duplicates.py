@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from registry import nik
@@ -41,7 +41,6 @@ from registry.models import (
     DuplicateMember,
     Household,
     Person,
-    Submission,
     utcnow,
 )
 from registry.names import normal_name
@@ -207,39 +206,38 @@ def with_swapped(blocks: Iterable[str]) -> set[str]:
     return out
 
 
-# What a comparison needs of a member: live households, known birth dates only. (Person rows
-# are PPKS household members only; a condition on submission.form would lead SQLite's planner
-# to walk every PPKS submission instead of the person index.)
+# What a comparison needs of a member: the person columns all sit in ix_person_kunci_duplikat
+# (SQLite answers from the index, not from the person rows scattered over the table), then the
+# household row. Reading the submission rows (with their payloads) instead cost most of a
+# harvested page's check at 100,000 households: a household deleted on the form server leaves
+# its blocks (`forget`) rather than being filtered out here.
 _MEMBERS = (
     select(
         Person.submission_id,
         Person.position,
         Person.nama,
         Person.nik,
-        Person.tanggal_lahir_date,
+        Person.kunci_duplikat,
         Person.jenis_kelamin,
         Household.no_kk,
-        Submission.kode_desa,
-        Submission.kode_kecamatan,
+        Household.kode_desa,
+        Household.kode_kecamatan,
     )
     .join(Household, Household.id == Person.household_id)
-    .join(Submission, Submission.id == Person.submission_id)
-    .where(
-        Submission.is_deleted_on_server.is_(False),
-        Person.tanggal_lahir_date.is_not(None),
-    )
+    .where(Person.kunci_duplikat.is_not(None))
 )
 
 
 def _member(row: tuple[Any, ...]) -> Member:
-    sub_id, position, nama, raw_nik, born, jk, no_kk, desa, kec = row
-    if isinstance(born, str):
-        born = dt.date.fromisoformat(born)
+    sub_id, position, nama, raw_nik, key, jk, no_kk, desa, kec = row
+    born = dt.date.fromisoformat(key[:10])  # the block key starts with the birth date
+    if desa and len(desa) > 8:
+        kec = desa[:8]  # a desa code holds its kecamatan's ("61.07.01.2001" -> "61.07.01")
     return Member(sub_id, position, normal_name(nama), raw_nik, born, jk, no_kk, desa, kec)
 
 
 def all_members(session: Session) -> list[Member]:
-    """Every member the comparison may consider (live PPKS households, birth date known)."""
+    """Every member the comparison may consider (live households, birth date known)."""
     return [_member(tuple(r)) for r in session.connection().execute(_MEMBERS)]
 
 
@@ -248,6 +246,18 @@ def in_blocks(session: Session, keys: Collection[str]) -> list[Member]:
     conn = session.connection()  # Core rows: the ORM's result machinery cost more than SQLite
     stmt = _MEMBERS.where(one_of(conn, Person.kunci_duplikat, keys))
     return [_member(tuple(r)) for r in conn.execute(stmt)]
+
+
+def forget(session: Session, submission_ids: Collection[int]) -> None:
+    """Submissions gone from the form server: out of every block, and their open groups gone."""
+    if not submission_ids:
+        return
+    session.execute(
+        update(Person)
+        .where(Person.submission_id.in_(list(submission_ids)))
+        .values(kunci_duplikat=None)
+    )
+    drop_open_groups(session, submission_ids)
 
 
 def _by_block(members: Iterable[Member]) -> dict[tuple[dt.date, str], list[Member]]:

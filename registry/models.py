@@ -160,14 +160,26 @@ class Household(Base):
     )
 
 
+DUPLICATE_INDEX_COLUMNS = (
+    "kunci_duplikat",
+    "submission_id",
+    "position",
+    "household_id",
+    "jenis_kelamin",
+    "nama",
+    "nik",
+)
+
+
 class Person(Base):
     """A member of a PPKS household, with the PPKS categories recorded for them."""
 
     __tablename__ = "person"
     __table_args__ = (
         Index("ix_person_nik", "nik"),
-        # registry.duplicates looks up each harvested member's block (registry.names).
-        Index("ix_person_kunci_duplikat", "kunci_duplikat"),
+        # registry.duplicates looks up each harvested member's block (registry.names): the index
+        # holds every person column the comparison reads.
+        Index("ix_person_kunci_duplikat", *DUPLICATE_INDEX_COLUMNS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -222,3 +222,14 @@ def test_a_household_recorded_again_is_not_taken_for_twins(db):
     )
     ((members, reasons),) = proposed(db)
     assert members == [(a.id, 2), (b.id, 2)] and "nik_mirip" in reasons
+
+
+def test_a_household_deleted_on_kobo_leaves_its_blocks_and_its_open_pairs(db):
+    a, b = harvest(db, household(1, "Veronika Sidi", nik=""), household(2, "Veronik Sidi", nik=""))
+    assert len(proposed(db)) == 1
+    b.is_deleted_on_server = True
+    duplicates.forget(db, [b.id])
+    db.commit()
+    assert proposed(db) == []
+    (c,) = harvest(db, household(3, "Veronica Sidi", nik=""))
+    assert proposed(db) == [([(a.id, 2), (c.id, 2)], ["nama_mirip", "tanggal_lahir", "nik_kosong"])]
