@@ -71,9 +71,13 @@ class Mapped:
     payload_hash: str = ""  # payload_hash() of the payload: equal hashes, same answers
     payload_json: str = "{}"  # the payload as the JSON text stored verbatim
     attachments: list[dict[str, Any]] = field(default_factory=list)  # Attachment columns
-    # (position, valid NIK or None) of everyone it names, for the person registry; 0 is the
-    # PSKS entry. Worked out here, in the page preparer, off the writer's path.
-    mentions: list[tuple[int, str | None]] = field(default_factory=list)
+
+    @property
+    def niks(self) -> set[str]:
+        """The valid NIKs it names (`nik_sah`, worked out in the page preparer), for the person
+        registry."""
+        rows = self.persons if self.psks_entry is None else [self.psks_entry]
+        return {n for row in rows if (n := row.get("nik_sah"))}
 
     @property
     def validation(self) -> dict[str, Any]:
@@ -439,6 +443,7 @@ def _person(position: int, item: dict[str, Any], flags: list[Flag]) -> tuple[dic
             if reader is None:
                 reader = _Reader(item, flags, lambda path: repeat_path(path, position))
             row[column] = reader.text(path)
+    row["nik_sah"] = nik.valid_nik(row["nik"])
     row["tanggal_lahir_date"] = quality.parse_date(row["tanggal_lahir"])
     row["kunci_duplikat"] = names.block_key(row["tanggal_lahir_date"], row["nama"])
     # PersonKategori rows are for filters: unknown codes are kept (and flagged by the rules) as
@@ -488,7 +493,6 @@ def _map_ppks(payload: dict[str, Any], flags: list[Flag], on: dt.date) -> Mapped
         submission=_submission_columns(r, kecamatan, desa),
         household=household,
         persons=persons,
-        mentions=[(p["position"], nik.valid_nik(p["nik"])) for p in persons],
     )
 
 
@@ -518,6 +522,7 @@ def _map_psks(payload: dict[str, Any], flags: list[Flag], on: dt.date) -> Mapped
         jumlah_anggota=r.text(f.LEMBAGA_JUMLAH_ANGGOTA),
         bidang_layanan=r.text(f.LEMBAGA_BIDANG),
     )
+    entry["nik_sah"] = nik.valid_nik(entry["nik"])
     persetujuan = r.raw(f.PERSETUJUAN)
     flags += quality.check_consent(persetujuan)
     consented = str(persetujuan or "").strip().lower() == "ya"
@@ -525,7 +530,6 @@ def _map_psks(payload: dict[str, Any], flags: list[Flag], on: dt.date) -> Mapped
     return Mapped(
         submission=_submission_columns(r, kecamatan, desa),
         psks_entry=entry,
-        mentions=[(0, nik.valid_nik(entry["nik"]))],
     )
 
 
@@ -595,6 +599,5 @@ def map_submission(form: str, payload: dict[str, Any], *, today: dt.date | None 
     result.household = rows.household
     result.persons = rows.persons
     result.psks_entry = rows.psks_entry
-    result.mentions = rows.mentions
     result.flags = quality.localised(flags, {p["position"]: p["nama"] for p in rows.persons})
     return result

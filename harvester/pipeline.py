@@ -108,7 +108,6 @@ def decode_page(encoded: Encoded) -> list[Mapped]:
         item["system"] = _revive(item["system"])
         item["persons"] = [dict(zip(columns, values, strict=True)) for values in item["persons"]]
         item["flags"] = [Flag(**flag) for flag in item["flags"]]
-        item["mentions"] = [(position, valid) for position, valid in item["mentions"]]
         item["payload_json"] = payload
         page.append(Mapped(**item))
     return page

@@ -188,20 +188,20 @@ def store_page(
         )
         persons.link(
             session,
-            {submission_ids[k]: m.mentions for k, m in written.items()},
+            {n for m in written.values() for n in m.niks},
             replaced=[sid for sid, _ in changed],
         )
         if form == "ppks":
-            duplicates.check_submissions(
+            duplicates.check_mapped(
                 session,
-                list(submission_ids.values()),
-                thresholds,
-                blocks={
-                    key
-                    for m in written.values()
+                (
+                    (submission_ids[k], p, m.household)
+                    for k, m in written.items()
+                    if m.household is not None
                     for p in m.persons
-                    if (key := p.get("kunci_duplikat"))
-                },
+                ),
+                thresholds,
+                replaced=[sid for sid, _ in changed],
             )
     if reviewed_then_edited:
         from registry import review

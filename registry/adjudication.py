@@ -2,7 +2,7 @@
 
 The persons registry (registry/persons.py) fills `duplicate_group`; this module is the only code
 that decides one. A decision is final: `sama` merges the members' Orang under the lowest id
-(nothing is deleted, every Sebutan stays where it was), `berbeda` keeps them apart and the
+(nothing is deleted: each mention keeps its own Orang), `berbeda` keeps them apart and the
 group's key is never proposed again. Either way each member submission gets a ReviewEvent of
 kind `duplikat`, and the `nik_sama` flags the group stood for stop blocking approval.
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from registry import queries, roles
+from registry import persons, queries, roles
 from registry.models import (
     Attachment,
     DuplicateGroup,
@@ -31,7 +31,6 @@ from registry.models import (
     Orang,
     QualityFlag,
     ReviewEvent,
-    Sebutan,
     Submission,
     User,
     utcnow,
@@ -434,7 +433,6 @@ def decide_group(
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    sebutan: Sebutan
     submission: Submission
     nama: str
     position: int
@@ -466,21 +464,16 @@ def adjudication_history(session: Session, user: User, orang_id: int) -> PersonH
     if not queries.is_row_id(orang_id) or session.get(Orang, orang_id) is None:
         return None
     ids = _family(session, orang_id)
-    mentions = list(
-        session.execute(
-            select(Sebutan, Submission)
-            .join(Submission, Submission.id == Sebutan.submission_id)
-            .where(Sebutan.orang_id.in_(ids))
-            .order_by(Submission.submitted_at, Sebutan.id)
-        )
+    mentions = persons.mentions_of(session, ids)
+    subs = _submissions(session, user, (s for s, _ in mentions))
+    entries = [
+        HistoryEntry(subs[s], _recorded(subs[s], position)[0], position)
+        for s, position in mentions
+        if s in subs
+    ]
+    entries.sort(
+        key=lambda e: (e.submission.submitted_at or e.submission.first_seen_at, e.position)
     )
-    subs = _submissions(session, user, (sub.id for _seb, sub in mentions))
-    entries = []
-    for seb, sub in mentions:
-        if sub.id not in subs:
-            continue
-        nama = _recorded(subs[sub.id], seb.position)[0]
-        entries.append(HistoryEntry(seb, subs[sub.id], nama, seb.position))
     if not entries:
         return None
     groups = list(

@@ -22,7 +22,17 @@ import operator
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, String, Table, any_, bindparam, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import QueryableAttribute
 
@@ -104,13 +114,16 @@ def select_in(
 
 
 def one_of(
-    conn: Connection, column: ColumnElement[Any] | QueryableAttribute[Any], values: Collection[str]
+    conn: Connection,
+    column: ColumnElement[Any] | QueryableAttribute[Any],
+    values: Collection[str] | Collection[int],
 ) -> ColumnElement[bool]:
     """`column IN values` with the values in ONE bound parameter (an array on PostgreSQL, a JSON
     array read by json_each on SQLite): the statement compiles once and is cached, where an
     expanding IN renders a parameter per value on every execution."""
     listed = list(values)
     if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, listed, type_=ARRAY(String)))
+        item = Integer if listed and isinstance(listed[0], int) else String
+        return column == any_(bindparam(None, listed, type_=ARRAY(item)))
     table = func.json_each(bindparam(None, json.dumps(listed))).table_valued("value")
     return column.in_(select(table.c.value))

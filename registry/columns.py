@@ -25,10 +25,12 @@ HOUSEHOLD_COLUMNS = (
     "foto_rumah",
 )
 # Person columns: the member answers of the survey definition (a new `Answer` there needs no
-# change here), plus the position, the parsed birth date and the likely-duplicate block key.
+# change here), plus the position, the valid NIK, the parsed birth date and the
+# likely-duplicate block key.
 PERSON_COLUMNS = (
     "position",
     *PPKS.member_columns,
+    "nik_sah",
     "tanggal_lahir_date",
     "kunci_duplikat",
 )
@@ -41,6 +43,7 @@ PSKS_COLUMNS = (
     "latitude",
     "longitude",
     "nik",
+    "nik_sah",
     "nama",
     "jenis_kelamin",
     "tanggal_lahir",

@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +64,7 @@ class Thresholds:
 DEFAULT = Thresholds()
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)  # not frozen: a frozen __init__ costs a call per field, per member
 class Member:
     """One PPKS member as the registry holds them, with what the comparison needs."""
 
@@ -72,6 +72,7 @@ class Member:
     position: int
     nama: str  # normalised (registry.names.normal_name)
     nik_recorded: str | None  # as recorded
+    key: str  # the block key (registry.names.block_key)
     born: dt.date
     jenis_kelamin: str | None  # as recorded
     no_kk_recorded: str | None  # the household's, as recorded
@@ -195,22 +196,11 @@ def compare(a: Member, b: Member, limits: Thresholds) -> Match | None:
     return Match(x, y, score, tuple(reasons))
 
 
-def with_swapped(blocks: Iterable[str]) -> set[str]:
-    """These blocks (registry.names.block_key) and their day-and-month-swapped twins."""
-    out = set()
-    for key in blocks:
-        out.add(key)
-        other = swapped(dt.date.fromisoformat(key[:10]))
-        if other is not None:
-            out.add(f"{other.isoformat()}{key[10:]}")
-    return out
-
-
-# What a comparison needs of a member: the person columns all sit in ix_person_kunci_duplikat
-# (SQLite answers from the index, not from the person rows scattered over the table), then the
-# household row. Reading the submission rows (with their payloads) instead cost most of a
-# harvested page's check at 100,000 households: a household deleted on the form server leaves
-# its blocks (`forget`) rather than being filtered out here.
+# What a comparison needs of a member: the person row (found through ix_person_kunci_duplikat,
+# which also leaves out the caller's own submissions), then the household row. Reading the
+# submission rows (with their payloads) instead cost most of a harvested page's check at 100,000
+# households: a household deleted on the form server leaves its blocks (`forget`) rather than
+# being filtered out here.
 _MEMBERS = (
     select(
         Person.submission_id,
@@ -233,7 +223,7 @@ def _member(row: tuple[Any, ...]) -> Member:
     born = dt.date.fromisoformat(key[:10])  # the block key starts with the birth date
     if desa and len(desa) > 8:
         kec = desa[:8]  # a desa code holds its kecamatan's ("61.07.01.2001" -> "61.07.01")
-    return Member(sub_id, position, normal_name(nama), raw_nik, born, jk, no_kk, desa, kec)
+    return Member(sub_id, position, normal_name(nama), raw_nik, key, born, jk, no_kk, desa, kec)
 
 
 def all_members(session: Session) -> list[Member]:
@@ -241,11 +231,52 @@ def all_members(session: Session) -> list[Member]:
     return [_member(tuple(r)) for r in session.connection().execute(_MEMBERS)]
 
 
-def in_blocks(session: Session, keys: Collection[str]) -> list[Member]:
-    """The members of these blocks (registry.names.block_key)."""
+def in_blocks(
+    session: Session, keys: Collection[str], *, besides: Collection[int] = ()
+) -> list[Member]:
+    """The members of these blocks (registry.names.block_key), but for those of the submissions
+    `besides` (the caller holds them already)."""
     conn = session.connection()  # Core rows: the ORM's result machinery cost more than SQLite
     stmt = _MEMBERS.where(one_of(conn, Person.kunci_duplikat, keys))
+    if besides:
+        stmt = stmt.where(~one_of(conn, Person.submission_id, list(besides)))
     return [_member(tuple(r)) for r in conn.execute(stmt)]
+
+
+def _mapped_row(
+    submission_id: int, person: Mapping[str, Any], household: Mapping[str, Any]
+) -> tuple[Any, ...]:
+    """A just-mapped member (harvester.mapping's rows) as `_MEMBERS` reads it back."""
+    return (
+        submission_id,
+        person["position"],
+        person["nama"],
+        person["nik"],
+        person["kunci_duplikat"],
+        person["jenis_kelamin"],
+        household["no_kk"],
+        household["kode_desa"],
+        household["kode_kecamatan"],
+    )
+
+
+def blocks_of(members: Iterable[Member]) -> set[str]:
+    """The blocks these members are compared in: their own and the day-and-month-swapped one."""
+    out = set()
+    for m in members:
+        out.add(m.key)
+        if other := swapped_block(m.key):
+            out.add(other)
+    return out
+
+
+def swapped_block(key: str) -> str | None:
+    """The block (registry.names.block_key, "1988-06-09v") of the same name letter and the
+    birth date with day and month swapped, when that is another date (`swapped`)."""
+    month, day = key[5:7], key[8:10]
+    if day > "12" or day == month:
+        return None
+    return f"{key[:5]}{day}-{month}{key[10:]}"
 
 
 def forget(session: Session, submission_ids: Collection[int]) -> None:
@@ -269,11 +300,15 @@ def _by_block(members: Iterable[Member]) -> dict[tuple[dt.date, str], list[Membe
 
 def matches_for(news: list[Member], registry: list[Member], limits: Thresholds) -> list[Match]:
     """Every likely duplicate of the new members among the registry's (which may hold them)."""
-    index = _by_block(registry)
+    index: dict[str, list[Member]] = defaultdict(list)
+    for member in registry:
+        index[member.key].append(member)
     found: dict[tuple[Mention, Mention], Match] = {}
     for m in news:
-        for day in (m.born, swapped(m.born)):
-            for other in index.get((day, m.letter), ()) if day else ():
+        for key in (m.key, swapped_block(m.key)):
+            for other in index.get(key, ()) if key else ():
+                if other.submission_id == m.submission_id:
+                    continue  # their own household: several members, never one person twice
                 match = compare(m, other, limits)
                 if match is not None:
                     found.setdefault((match.a.mention, match.b.mention), match)
@@ -300,33 +335,78 @@ def find_all(members: list[Member], limits: Thresholds) -> Iterator[Match]:
 
 
 def check_submissions(
-    session: Session,
-    submission_ids: Collection[int],
-    limits: Thresholds = DEFAULT,
-    *,
-    blocks: Collection[str] | None = None,
+    session: Session, submission_ids: Collection[int], limits: Thresholds = DEFAULT
 ) -> int:
-    """Refresh the likely-duplicate groups of just-written submissions: their open groups go,
-    and the pairs found now among the registry are proposed unless decided before. `blocks`
-    are their members' block keys when the caller has them (the harvest's mapped rows).
-    Returns how many groups were opened."""
+    """Refresh the likely-duplicate groups of stored submissions (their members read back from
+    the registry): see `check_new`. Returns how many groups were opened."""
     if not submission_ids:
         return 0
     ids = set(submission_ids)
-    drop_open_groups(session, ids)
-    if blocks is None:
-        blocks = set(
-            session.scalars(
-                select(Person.kunci_duplikat).where(
-                    Person.submission_id.in_(list(ids)), Person.kunci_duplikat.is_not(None)
-                )
+    keys = session.scalars(
+        select(Person.kunci_duplikat).where(
+            Person.submission_id.in_(list(ids)), Person.kunci_duplikat.is_not(None)
+        )
+    )
+    news = [m for m in in_blocks(session, {k for k in keys if k}) if m.submission_id in ids]
+    return check_new(session, news, limits, replaced=ids)
+
+
+def check_new(
+    session: Session,
+    news: list[Member],
+    limits: Thresholds = DEFAULT,
+    *,
+    replaced: Collection[int] = (),
+) -> int:
+    """Propose the likely duplicates of just-written members (`news`: every member of their
+    submissions) among the registry, unless decided before. The open groups of the `replaced`
+    submissions (written before, now edited or compared again) go first: they are found again
+    if still true. Returns how many groups were opened."""
+    if replaced:
+        drop_open_groups(session, replaced)
+    if not news:
+        return 0
+    own = {m.submission_id for m in news}
+    others = in_blocks(session, blocks_of(news), besides=own)
+    return propose(session, matches_for(news, others + news, limits))
+
+
+def check_mapped(
+    session: Session,
+    mapped: Iterable[tuple[int, Mapping[str, Any], Mapping[str, Any]]],
+    limits: Thresholds = DEFAULT,
+    *,
+    replaced: Collection[int] = (),
+) -> int:
+    """`check_new` for the harvest: the members of a just-written page as mapped (submission
+    id, person row, household row). Most members' blocks hold nobody of another household: a
+    `Member` is made, and compared, only for those whose blocks do."""
+    if replaced:
+        drop_open_groups(session, replaced)
+    rows = [_mapped_row(*item) for item in mapped if item[1].get("kunci_duplikat")]
+    if not rows:
+        return 0
+    subs_in: dict[str, set[int]] = defaultdict(set)  # block -> the page's submissions in it
+    for row in rows:
+        subs_in[row[4]].add(row[0])
+    swaps = {key: swapped_block(key) for key in subs_in}
+    blocks = set(subs_in) | {other for other in swaps.values() if other}
+    others = in_blocks(session, blocks, besides={row[0] for row in rows})
+    held = {m.key for m in others}
+
+    def crowded(key: str, submission_id: int) -> bool:
+        other = swaps[key]
+        return (
+            key in held
+            or len(subs_in[key]) > 1
+            or (
+                other is not None
+                and (other in held or bool(subs_in.get(other, set()) - {submission_id}))
             )
         )
-    if not blocks:
-        return 0
-    members = in_blocks(session, with_swapped(blocks))
-    news = [m for m in members if m.submission_id in ids]
-    return propose(session, matches_for(news, members, limits))
+
+    news = [_member(row) for row in rows if crowded(row[4], row[0])]
+    return propose(session, matches_for(news, others + news, limits)) if news else 0
 
 
 def drop_open_groups(session: Session, submission_ids: Collection[int]) -> None:

@@ -160,26 +160,16 @@ class Household(Base):
     )
 
 
-DUPLICATE_INDEX_COLUMNS = (
-    "kunci_duplikat",
-    "submission_id",
-    "position",
-    "household_id",
-    "jenis_kelamin",
-    "nama",
-    "nik",
-)
-
-
 class Person(Base):
     """A member of a PPKS household, with the PPKS categories recorded for them."""
 
     __tablename__ = "person"
     __table_args__ = (
         Index("ix_person_nik", "nik"),
-        # registry.duplicates looks up each harvested member's block (registry.names): the index
-        # holds every person column the comparison reads.
-        Index("ix_person_kunci_duplikat", *DUPLICATE_INDEX_COLUMNS),
+        Index("ix_person_nik_sah", "nik_sah"),
+        # registry.duplicates looks up each harvested member's block (registry.names), leaving
+        # out the page's own households by submission_id before it reads a person row.
+        Index("ix_person_kunci_duplikat", "kunci_duplikat", "submission_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -192,6 +182,8 @@ class Person(Base):
     )
     position: Mapped[int] = mapped_column(Integer)  # 1-based index in the repeat
     nik: Mapped[str | None] = mapped_column(Text)
+    # The NIK when valid (registry.nik.valid_nik): the person registry's key (registry.persons).
+    nik_sah: Mapped[str | None] = mapped_column(String(16))
     nama: Mapped[str | None] = mapped_column(Text)
     jenis_kelamin: Mapped[str | None] = mapped_column(Text)
     tempat_lahir: Mapped[str | None] = mapped_column(Text)
@@ -242,6 +234,7 @@ class PsksEntry(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     nik: Mapped[str | None] = mapped_column(Text)
+    nik_sah: Mapped[str | None] = mapped_column(String(16), index=True)  # as Person.nik_sah
     nama: Mapped[str | None] = mapped_column(Text)
     jenis_kelamin: Mapped[str | None] = mapped_column(Text)
     tanggal_lahir: Mapped[str | None] = mapped_column(Text)
@@ -296,10 +289,11 @@ class FlagOverride(Base):
 
 
 class Orang(Base):
-    """One person of the kabupaten's person registry: every mention of the same valid NIK (any
-    desa, PPKS or PSKS, any time) is one `Orang`; a person without a valid NIK is an `Orang` of
-    their own until a reviewer merges them ("orang yang sama"). Never deleted: a merged one points
-    at the one it was merged into."""
+    """One person of the kabupaten's person registry. Every mention of the same valid NIK (any
+    desa, PPKS or PSKS, any time: `Person.nik_sah`, `PsksEntry.nik_sah`) is one `Orang`; a
+    person without a valid NIK is an `Orang` of their own (through a `Sebutan`) until a reviewer
+    merges them ("orang yang sama"). Made when first needed (registry.persons), never deleted: a
+    merged one points at the one it was merged into."""
 
     __tablename__ = "orang"
 
@@ -310,9 +304,9 @@ class Orang(Base):
 
 
 class Sebutan(Base):
-    """A mention of an `Orang` in a submission: the history of a person. PPKS members are keyed
-    by (submission, position), which survive a household being rebuilt after an edit on Kobo;
-    a PSKS entry is position 0."""
+    """The `Orang` of a mention without a valid NIK (a mention with one is its NIK's Orang).
+    PPKS members are keyed by (submission, position), which survive a household being rebuilt
+    after an edit on Kobo; a PSKS entry is position 0."""
 
     __tablename__ = "sebutan"
     __table_args__ = (UniqueConstraint("submission_id", "position"),)

@@ -1,14 +1,14 @@
-"""The person registry: every mention of a person (a household member, a PSKS entry) is linked
-to one Orang, and a valid NIK is one Orang across the whole kabupaten, any form, any time.
+"""The person registry: every mention of a person (a household member, a PSKS entry) is one
+Orang, and a valid NIK is one Orang across the whole kabupaten, any form, any time.
 
-A mention is (submission id, position): the member's 1-based place, 0 for a PSKS entry. Person
-rows are rebuilt whenever a submission is edited, so the registry links mentions, not rows.
+A mention is (submission id, position): the member's 1-based place, 0 for a PSKS entry. A
+mention with a valid NIK (`Person.nik_sah`, `PsksEntry.nik_sah`, from the page preparer) is
+its NIK's Orang; one without is an Orang only through a Sebutan, made when it joins a
+duplicate group. Orang rows are made when first needed (`ensure_orang`): the harvest writes
+none per person, and a page of 500 households costs one lookup of its NIKs, however many
+persons the registry already holds.
 
-The harvester calls `link` for every page it writes and `forget` for submissions gone from the
-form server, inside the same transaction, with set-based statements: a page of 500 households
-costs a handful of queries, however many persons the registry already holds.
-
-A valid NIK held by persons in two or more live PPKS households makes a `nik_sama` duplicate
+A valid NIK held by members of two or more live PPKS households makes a `nik_sama` duplicate
 group (registry.adjudication decides it) and a `blokir` flag on each of those members until the
 group is decided. The group's key is its mentions: once decided, the same set of mentions is
 never proposed again; a new household with that NIK makes a new group.
@@ -18,18 +18,19 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Select, delete, func, insert, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from registry import quality
-from registry.bulk import insert_rows, select_in, table_of
+from registry.bulk import insert_rows, one_of, select_in, table_of
 from registry.models import (
     DuplicateGroup,
     DuplicateMember,
     Orang,
     Person,
+    PsksEntry,
     QualityFlag,
     Sebutan,
     Submission,
@@ -43,7 +44,6 @@ NIK_SAMA = "nik_sama"
 _KEY_PREFIX = f"{NIK_SAMA}:"
 _KEY_MAX = 255  # DuplicateGroup.key's length
 ORANG = table_of(Orang)
-SEBUTAN = table_of(Sebutan)
 
 
 def group_key(prefix: str, mentions: Iterable[Mention]) -> str:
@@ -55,83 +55,93 @@ def group_key(prefix: str, mentions: Iterable[Mention]) -> str:
     return key
 
 
-def link(
-    session: Session,
-    mentions: Mapping[int, Iterable[tuple[int, str | None]]],
-    *,
-    replaced: Collection[int] = (),
-) -> None:
-    """Link the mentions of just-written submissions (submission id -> [(position, valid NIK
-    or None)]) to their Orang, and bring `nik_sama` groups and flags up to date for every NIK
-    they held before (`replaced`: the edited ones among them) or hold now.
+def _mentions() -> Select[tuple[int, int, str | None]]:
+    """(submission id, position, valid NIK or None) of every mention: members and PSKS entries."""
+    members = select(Person.submission_id, Person.position, Person.nik_sah)
+    entries = select(PsksEntry.submission_id, literal(0), PsksEntry.nik_sah)
+    both = union_all(members, entries).subquery()
+    return select(*both.c)
 
-    A mention without a valid NIK gets its Orang only when it joins a duplicate group
-    (`ensure_orang`); one that had an Orang without a NIK keeps it (and what a decision merged
-    it into)."""
-    old: dict[Mention, tuple[int, int, str | None]] = {}  # mention -> (sebutan id, orang, nik)
+
+def link(session: Session, niks: Collection[str], *, replaced: Collection[int] = ()) -> None:
+    """Bring `nik_sama` groups and flags up to date after a page is written: `niks` are the
+    valid NIKs its submissions name now, `replaced` the edited ones among them (written before,
+    their rows rebuilt). A mention of a replaced submission that has a valid NIK now, or is
+    gone, leaves its Sebutan (its NIK is its Orang now)."""
+    touched = shared(session, niks)
     if replaced:
-        stmt = (
-            select(Sebutan.submission_id, Sebutan.position, Sebutan.id, Orang.id, Orang.nik)
-            .join(Orang, Orang.id == Sebutan.orang_id)
-            .where(Sebutan.submission_id.in_(list(replaced)))
+        ids = list(replaced)
+        # The NIKs their groups were about (the members may not hold them any more).
+        touched |= {
+            n
+            for n in session.scalars(
+                select(Orang.nik)
+                .join(DuplicateMember, DuplicateMember.orang_id == Orang.id)
+                .where(DuplicateMember.submission_id.in_(ids))
+            )
+            if n
+        }
+        rows = _mentions().subquery()
+        nikless = select(rows.c.submission_id, rows.c.position).where(
+            rows.c.submission_id.in_(ids), rows.c.nik_sah.is_(None)
         )
-        old = {(s, p): (sid, oid, n) for s, p, sid, oid, n in session.execute(stmt)}
-    wanted = {
-        (sub_id, int(position)): valid
-        for sub_id, items in mentions.items()
-        for position, valid in items
-    }
-    niks = {n for n in wanted.values() if n}
-    orang, fresh = _orang_by_nik(session, niks)
-    target: dict[Mention, int] = {}
-    for mention, valid in wanted.items():
-        if valid:
-            target[mention] = orang[valid]
-        elif mention in old and old[mention][2] is None:
-            target[mention] = old[mention][1]
-    stale = [seb for m, (seb, oid, _) in old.items() if target.get(m) != oid]
-    if stale:
-        session.execute(delete(Sebutan).where(Sebutan.id.in_(stale)))
-    now = utcnow()
-    insert_rows(
-        session.connection(),
-        SEBUTAN,
-        [
-            {"orang_id": oid, "submission_id": s, "position": p, "first_seen_at": now}
-            for (s, p), oid in target.items()
-            if (s, p) not in old or old[(s, p)][1] != oid
-        ],
-    )
-    # Only a NIK seen before, or twice in this page, can now be shared by two households.
-    subs_per_nik: dict[str, set[int]] = defaultdict(set)
-    for (sub_id, _), valid in wanted.items():
-        if valid:
-            subs_per_nik[valid].add(sub_id)
-    touched = {n for n in niks if n not in fresh or len(subs_per_nik[n]) > 1}
-    touched |= {n for _, _, n in old.values() if n}
+        keep = {(s, p) for s, p in session.execute(nikless)}
+        stale = [
+            sid
+            for sid, s, p in session.execute(
+                select(Sebutan.id, Sebutan.submission_id, Sebutan.position).where(
+                    Sebutan.submission_id.in_(ids)
+                )
+            )
+            if (s, p) not in keep
+        ]
+        if stale:
+            session.execute(delete(Sebutan).where(Sebutan.id.in_(stale)))
     refresh_nik_sama(session, touched)
 
 
-def _orang_by_nik(session: Session, niks: set[str]) -> tuple[dict[str, int], set[str]]:
-    """(nik -> Orang id, the NIKs whose Orang were made just now), making those missing."""
+def shared(session: Session, niks: Collection[str]) -> set[str]:
+    """The NIKs among `niks` that members of two or more PPKS households hold (live or not:
+    `refresh_nik_sama` tells). One statement: the NIKs travel in one bound parameter."""
     if not niks:
-        return {}, set()
+        return set()
+    conn = session.connection()
+    stmt = (
+        select(Person.nik_sah)
+        .where(one_of(conn, Person.nik_sah, niks))
+        .group_by(Person.nik_sah)
+        .having(func.count(func.distinct(Person.submission_id)) > 1)
+    )
+    return {n for (n,) in conn.execute(stmt) if n}
+
+
+def _orang_by_nik(session: Session, niks: Collection[str]) -> dict[str, int]:
+    """nik -> Orang id, making those missing."""
+    if not niks:
+        return {}
     conn = session.connection()
     found: dict[str, int] = dict(select_in(conn, ORANG, "nik", niks, "id"))  # type: ignore[arg-type]
-    missing = niks - found.keys()
+    missing = set(niks) - found.keys()
     if missing:
         now = utcnow()
         insert_rows(conn, ORANG, [{"nik": n, "created_at": now} for n in missing])
         found.update(select_in(conn, ORANG, "nik", missing, "id"))  # type: ignore[arg-type]
-    return found, missing
+    return found
 
 
 def ensure_orang(session: Session, mentions: Iterable[Mention]) -> dict[Mention, int]:
-    """The Orang of each mention, made (with its Sebutan) for those without one yet."""
+    """The Orang of each mention, made when missing: its NIK's when it has a valid NIK, else
+    its own (with the Sebutan that keeps it)."""
     wanted = sorted(set(mentions))
     if not wanted:
         return {}
     subs = sorted({s for s, _ in wanted})
+    rows = _mentions().subquery()
+    niks = {
+        (s, p): n
+        for s, p, n in session.execute(select(*rows.c).where(rows.c.submission_id.in_(subs)))
+    }
+    by_nik = _orang_by_nik(session, {n for m in wanted if (n := niks.get(m))})
     have = {
         (s, p): oid
         for s, p, oid in session.execute(
@@ -140,27 +150,78 @@ def ensure_orang(session: Session, mentions: Iterable[Mention]) -> dict[Mention,
             )
         )
     }
+    out: dict[Mention, int] = {}
     for mention in wanted:
-        if mention not in have:
+        valid = niks.get(mention)
+        if valid:
+            out[mention] = by_nik[valid]
+        elif mention in have:
+            out[mention] = have[mention]
+        else:
             orang = Orang(nik=None)
             session.add(orang)
             session.flush()
             session.add(Sebutan(orang_id=orang.id, submission_id=mention[0], position=mention[1]))
-            have[mention] = orang.id
+            out[mention] = orang.id
     session.flush()
-    return {m: have[m] for m in wanted}
+    return out
+
+
+def known(session: Session, mentions: Collection[Mention]) -> set[Mention]:
+    """Those of `mentions` the registry has a person for: a valid NIK, or a Sebutan."""
+    if not mentions:
+        return set()
+    subs = sorted({s for s, _ in mentions})
+    rows = _mentions().subquery()
+    found = {
+        (s, p)
+        for s, p in session.execute(
+            select(rows.c.submission_id, rows.c.position).where(
+                rows.c.submission_id.in_(subs), rows.c.nik_sah.is_not(None)
+            )
+        )
+    }
+    found |= {
+        (s, p)
+        for s, p in session.execute(
+            select(Sebutan.submission_id, Sebutan.position).where(Sebutan.submission_id.in_(subs))
+        )
+    }
+    return found & set(mentions)
+
+
+def mentions_of(session: Session, orang_ids: Collection[int]) -> list[Mention]:
+    """Every mention of these Orang: those of their NIKs and those kept by a Sebutan."""
+    if not orang_ids:
+        return []
+    ids = list(orang_ids)
+    niks = [n for n in session.scalars(select(Orang.nik).where(Orang.id.in_(ids))) if n]
+    found: set[Mention] = set()
+    if niks:
+        rows = _mentions().subquery()
+        found |= {
+            (s, p)
+            for s, p in session.execute(
+                select(rows.c.submission_id, rows.c.position).where(rows.c.nik_sah.in_(niks))
+            )
+        }
+    found |= {
+        (s, p)
+        for s, p in session.execute(
+            select(Sebutan.submission_id, Sebutan.position).where(Sebutan.orang_id.in_(ids))
+        )
+    }
+    return sorted(found)
 
 
 def forget(session: Session, submission_ids: Collection[int]) -> None:
     """Submissions gone from the form server: their NIKs' groups and flags, recomputed without
-    them (their mentions and the decisions about them stay, as the submissions do)."""
+    them (their rows and the decisions about them stay, as the submissions do)."""
     if not submission_ids:
         return
-    niks = set(
-        session.scalars(
-            select(Orang.nik)
-            .join(Sebutan, Sebutan.orang_id == Orang.id)
-            .where(Sebutan.submission_id.in_(list(submission_ids)), Orang.nik.is_not(None))
+    niks = session.scalars(
+        select(Person.nik_sah).where(
+            Person.submission_id.in_(list(submission_ids)), Person.nik_sah.is_not(None)
         )
     )
     refresh_nik_sama(session, {n for n in niks if n})
@@ -170,31 +231,25 @@ def refresh_nik_sama(session: Session, niks: Collection[str]) -> None:
     """Make the `nik_sama` groups and flags of these NIKs what their live mentions say."""
     if not niks:
         return
-    live: dict[str | None, set[Mention]] = defaultdict(set)
+    live: dict[str, set[Mention]] = defaultdict(set)
     every: set[Mention] = set()  # live or not: where stale flags may sit
     stmt = (
         select(
-            Orang.nik,
-            Sebutan.submission_id,
-            Sebutan.position,
-            Submission.form,
+            Person.nik_sah,
+            Person.submission_id,
+            Person.position,
             Submission.is_deleted_on_server,
         )
-        .join(Sebutan, Sebutan.orang_id == Orang.id)
-        .join(Submission, Submission.id == Sebutan.submission_id)
-        .where(Orang.nik.in_(list(niks)))
+        .join(Submission, Submission.id == Person.submission_id)
+        .where(Person.nik_sah.in_(list(niks)))
     )
-    orang_of: dict[str | None, int] = {}
-    for held, sub_id, position, form, deleted in session.execute(stmt):
+    for held, sub_id, position, deleted in session.execute(stmt):
         every.add((sub_id, position))
-        if form == "ppks" and not deleted:
+        if held and not deleted:
             live[held].add((sub_id, position))
-    by_nik = select(Orang.nik, Orang.id).where(Orang.nik.in_(list(niks)))
-    orang_of.update({n: oid for n, oid in session.execute(by_nik)})
+    orang_of = _orang_by_nik(session, {n for n, ms in live.items() if len({s for s, _ in ms}) > 1})
 
-    groups: dict[str | None, list[tuple[int, str, str]]] = defaultdict(
-        list
-    )  # nik -> (id, key, status)
+    groups: dict[str | None, list[tuple[int, str, str]]] = defaultdict(list)  # (id, key, status)
     gstmt = (
         select(DuplicateGroup.id, DuplicateGroup.key, DuplicateGroup.status, Orang.nik)
         .join(DuplicateMember, DuplicateMember.group_id == DuplicateGroup.id)

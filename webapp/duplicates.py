@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from registry import adjudication as adj
-from registry import queries, review
+from registry import persons, queries, review
 from registry.models import User
 from registry.roles import PERSONAL_DATA_ROLES
 from registry.users import audit
@@ -128,6 +128,22 @@ def person(orang_id: int) -> str:
     return render_template(
         "duplicates/person.html", history=history, may_adjudicate=adj.may_adjudicate(user)
     )
+
+
+@bp.get("/orang/kiriman/<int:submission_id>/<int:position>")
+@role_required(*PERSONAL_DATA_ROLES)
+def person_at(submission_id: int, position: int) -> Response:
+    """The history of the person recorded at this place of a submission the user may see. The
+    registry makes a person's Orang when first asked for (registry.persons)."""
+    db = get_db()
+    if queries.get_submission(db, actor(), submission_id) is None:
+        abort(404)
+    mention = (submission_id, position)
+    if mention not in persons.known(db, {mention}):
+        abort(404)
+    orang_id = persons.ensure_orang(db, [mention])[mention]
+    db.commit()
+    return redirect(url_for(".person", orang_id=orang_id), code=303)
 
 
 def open_duplicates() -> int | None:

@@ -23,8 +23,8 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from registry import flags as registry_flags
-from registry import kategori, queries, review, roles, wilayah
-from registry.models import Attachment, Sebutan, Submission, User
+from registry import kategori, persons, queries, review, roles, wilayah
+from registry.models import Attachment, Submission, User
 from registry.roles import ADJUDICATING_ROLES, DECIDING_ROLES, PERSONAL_DATA_ROLES, Status
 from registry.users import audit
 from surveys import paths as F
@@ -56,18 +56,15 @@ def is_photo(att: Attachment) -> bool:
     return _mimetype(att) in INLINE_IMAGE_TYPES
 
 
-def registry_persons(submission: Submission) -> list[tuple[int, str, int]]:
-    """(position, nama, orang_id) of each member the person registry knows, for the links to
-    their history; a PSKS entry is position 0."""
-    rows = get_db().execute(
-        select(Sebutan.position, Sebutan.orang_id).where(Sebutan.submission_id == submission.id)
-    )
-    orang = {position: orang_id for position, orang_id in rows}
-    if submission.psks_entry is not None and 0 in orang:
-        e = submission.psks_entry
-        return [(0, e.nama or e.nama_lembaga or "", orang[0])]
-    persons = submission.household.persons if submission.household else []
-    return [(p.position, p.nama or "", orang[p.position]) for p in persons if p.position in orang]
+def registry_persons(submission: Submission) -> list[tuple[int, str]]:
+    """(position, nama) of each member the person registry knows (a valid NIK, or an Orang of
+    their own), for the links to their history; a PSKS entry is position 0."""
+    e = submission.psks_entry
+    members = submission.household.persons if submission.household else []
+    named = {0: e.nama or e.nama_lembaga or ""} if e is not None else {}
+    named.update({p.position: p.nama or "" for p in members})
+    known = persons.known(get_db(), {(submission.id, position) for position in named})
+    return [(pos, nama) for pos, nama in sorted(named.items()) if (submission.id, pos) in known]
 
 
 def wilayah_choices(user: User) -> tuple[list[wilayah.Kecamatan], list[wilayah.Desa]]:

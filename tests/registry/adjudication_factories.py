@@ -1,6 +1,5 @@
-"""Person-registry rows for the adjudication tests, written as registry/persons.py would write
-them (its code lives on another branch): one Orang per mention unless given, a Sebutan per
-mention, a DuplicateGroup with its members, and a `nik_sama` blokir flag per member when the
+"""Person-registry rows for the adjudication tests: each mention's Orang as registry/persons.py
+makes it, a DuplicateGroup with its members, and a `nik_sama` blokir flag per member when the
 group's reasons include `nik_sama`."""
 
 from __future__ import annotations
@@ -10,12 +9,12 @@ import itertools
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from registry import persons
 from registry.models import (
     DuplicateGroup,
     DuplicateMember,
     Orang,
     QualityFlag,
-    Sebutan,
     Submission,
 )
 from surveys import paths as F
@@ -23,21 +22,13 @@ from surveys import paths as F
 _keys = itertools.count(1)
 
 
-def orang_for(session: Session, sub: Submission, position: int, nik: str | None = None) -> Orang:
-    """The Orang mentioned at (submission, position), made with its Sebutan on first use."""
-    seb = session.scalar(
-        select(Sebutan).where(Sebutan.submission_id == sub.id, Sebutan.position == position)
+def orang_for(session: Session, sub: Submission, position: int) -> Orang:
+    """The Orang of the person at (submission, position), as registry.persons makes it."""
+    found = session.get(
+        Orang, persons.ensure_orang(session, [(sub.id, position)])[(sub.id, position)]
     )
-    if seb is not None:
-        found = session.get(Orang, seb.orang_id)
-        assert found is not None
-        return found
-    orang = Orang(nik=nik)
-    session.add(orang)
-    session.flush()
-    session.add(Sebutan(orang_id=orang.id, submission_id=sub.id, position=position))
-    session.flush()
-    return orang
+    assert found is not None
+    return found
 
 
 def nik_field(sub: Submission, position: int) -> str:

@@ -233,3 +233,37 @@ def test_a_household_deleted_on_kobo_leaves_its_blocks_and_its_open_pairs(db):
     assert proposed(db) == []
     (c,) = harvest(db, household(3, "Veronica Sidi", nik=""))
     assert proposed(db) == [([(a.id, 2), (c.id, 2)], ["nama_mirip", "tanggal_lahir", "nik_kosong"])]
+
+
+def test_the_harvest_page_by_page_proposes_what_the_batch_run_finds(db):
+    """Whatever page a household comes in, and whether its look-alike came before, in the same
+    page or later (also with day and month swapped), the harvest proposes the pairs that
+    `babale quality recheck`'s run over the whole registry finds, no more and no fewer."""
+    names = ["Yohanes Anyeng", "Johanes Anyeng", "Siti Nurhaliza", "Siti Nur Haliza", "Veronik"]
+    dates = [dt.date(1988, 6, 9), dt.date(1988, 9, 6), dt.date(1990, 3, 4), dt.date(1975, 12, 25)]
+    desas = ["61.07.01.2001", "61.07.01.2004", "61.07.05.2001"]
+    payloads = [
+        household(
+            i,
+            names[i % len(names)] if i % 7 else "Veronika",
+            born=dates[i * 3 % len(dates)],
+            desa=desas[i % len(desas)],
+            nik="",
+        )
+        for i in range(1, 41)
+    ]
+    start = 0
+    for size in (7, 1, 13, 19):
+        harvest(db, *payloads[start : start + size])
+        start += size
+    batch = {
+        duplicates.key_of(m)
+        for m in duplicates.find_all(duplicates.all_members(db), duplicates.DEFAULT)
+    }
+    groups = db.scalars(
+        select(DuplicateGroup.key).where(
+            DuplicateGroup.status == "terbuka", DuplicateGroup.key.startswith("mirip:")
+        )
+    )
+    assert len(batch) > 30
+    assert set(groups) == batch

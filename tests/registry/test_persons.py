@@ -19,7 +19,6 @@ from registry.models import (
     DuplicateGroup,
     Orang,
     QualityFlag,
-    Sebutan,
     Submission,
 )
 from surveys import paths as f
@@ -94,10 +93,8 @@ def test_a_nik_in_two_households_is_one_person_and_blocks_both(db):
     a, b = harvest(db, "ppks", household(1, "61.07.01.2001"), household(2, "61.07.02.2001"))
 
     orang = db.scalar(select(Orang).where(Orang.nik == SHARED))
-    mentions = db.execute(
-        select(Sebutan.submission_id, Sebutan.position).where(Sebutan.orang_id == orang.id)
-    ).all()
-    assert sorted(mentions) == [(a.id, 2), (b.id, 2)]
+    assert persons.mentions_of(db, [orang.id]) == [(a.id, 2), (b.id, 2)]
+    assert persons.ensure_orang(db, [(b.id, 2)]) == {(b.id, 2): orang.id}
     assert open_groups(db) == [[(a.id, 2), (b.id, 2)]]
     group = db.scalar(select(DuplicateGroup))
     assert group.reasons == ["nik_sama"] and group.score == 1.0
@@ -119,22 +116,23 @@ def test_the_second_household_may_come_pages_later(db):
 
 def test_every_person_with_a_valid_nik_is_one_orang_however_often_harvested(db):
     payload = household(1, "61.07.01.2001")
-    harvest(db, "ppks", payload)
+    (sub,) = harvest(db, "ppks", payload)
+    first = persons.ensure_orang(db, [(sub.id, 1), (sub.id, 2)])
+    db.commit()
     harvest(db, "ppks", payload)  # unchanged: nothing new
     harvest(db, "ppks", edited(payload, **{f.ALAMAT: "Jl. Baru 2"}))
+    assert persons.ensure_orang(db, [(sub.id, 1), (sub.id, 2)]) == first
     assert db.scalar(select(func.count(Orang.id))) == 2
-    assert db.scalar(select(func.count(Sebutan.id))) == 2
+    assert persons.mentions_of(db, [first[(sub.id, 2)]]) == [(sub.id, 2)]
 
 
 def test_ppks_and_psks_mentions_are_one_person_without_a_duplicate_group(db):
     (a,) = harvest(db, "ppks", household(1, "61.07.01.2001"))
     (p,) = harvest(db, "psks", rf.psks_payload(2, **{f.PSKS_NIK: SHARED}))
-    orang = db.scalar(select(Orang).where(Orang.nik == SHARED))
-    assert sorted(
-        db.execute(
-            select(Sebutan.submission_id, Sebutan.position).where(Sebutan.orang_id == orang.id)
-        ).all()
-    ) == sorted([(a.id, 2), (p.id, 0)])
+    orang = persons.ensure_orang(db, [(a.id, 2), (p.id, 0)])
+    assert orang[(a.id, 2)] == orang[(p.id, 0)]
+    assert db.get(Orang, orang[(p.id, 0)]).nik == SHARED
+    assert persons.mentions_of(db, [orang[(a.id, 2)]]) == sorted([(a.id, 2), (p.id, 0)])
     assert open_groups(db) == [] and nik_sama(db, a) == []
 
 
@@ -163,10 +161,8 @@ def test_correcting_the_nik_on_kobo_lifts_the_group_and_both_flags(db):
     assert open_groups(db) == []
     assert nik_sama(db, a) == [] and nik_sama(db, b) == []
     assert db.scalar(select(func.count(DuplicateGroup.id))) == 0
-    (moved,) = db.scalars(
-        select(Orang.nik).join(Sebutan).where(Sebutan.submission_id == a.id, Sebutan.position == 2)
-    )
-    assert moved == fixed
+    moved = persons.ensure_orang(db, [(a.id, 2)])[(a.id, 2)]
+    assert db.get(Orang, moved).nik == fixed
 
 
 def test_an_edit_elsewhere_in_the_household_keeps_its_flag(db):
@@ -208,7 +204,8 @@ def test_a_household_deleted_on_kobo_leaves_no_group_behind(db):
     assert open_groups(db) == []
     assert nik_sama(db, a) == [] and nik_sama(db, b) == []
     # its mention stays in the person's history
-    assert db.scalar(select(func.count(Sebutan.id)).where(Sebutan.submission_id == b.id)) == 2
+    orang = db.scalar(select(Orang.id).where(Orang.nik == SHARED))
+    assert persons.mentions_of(db, [orang]) == [(a.id, 2), (b.id, 2)]
 
 
 def test_a_long_group_key_is_hashed_to_fit(db):

@@ -305,13 +305,20 @@ def test_the_submission_detail_links_each_known_member_to_their_history(client, 
     member = next(m for m in group.members if m.submission_id == a.id)
     auth.login("kecamatan")
     detail = text(client.get(f"/pengajuan/{a.id}"))
-    assert f'href="/orang/{head.id}">Anggota ke-1: Budi Santoso' in detail
-    assert f'href="/orang/{member.orang_id}">Anggota ke-2: Veronika' in detail
+    for position, nama, orang_id in (
+        (1, "Budi Santoso", head.id),
+        (2, "Veronika", member.orang_id),
+    ):
+        link = f"/orang/kiriman/{a.id}/{position}"
+        assert f'href="{link}">Anggota ke-{position}: {nama}' in detail
+        assert client.get(link).headers["Location"] == f"/orang/{orang_id}"
     psks_detail = text(client.get(f"/pengajuan/{psks.id}"))
-    assert f'href="/orang/{entry.id}">Entri PSKS: Kader Uji' in psks_detail
-    plain = fx.make_submission(db)
+    assert f'href="/orang/kiriman/{psks.id}/0">Entri PSKS: Kader Uji' in psks_detail
+    assert client.get(f"/orang/kiriman/{psks.id}/0").headers["Location"] == f"/orang/{entry.id}"
+    plain = fx.make_submission(db)  # rows without a valid NIK on record (no `nik_sah`)
     db.commit()
     assert "/orang/" not in text(client.get(f"/pengajuan/{plain.id}"))
+    assert client.get(f"/orang/kiriman/{plain.id}/1").status_code == 404
 
 
 # ---------------------------------------------------------------------------------------------
