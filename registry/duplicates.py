@@ -338,36 +338,21 @@ def check_submissions(
     session: Session, submission_ids: Collection[int], limits: Thresholds = DEFAULT
 ) -> int:
     """Refresh the likely-duplicate groups of stored submissions (their members read back from
-    the registry): see `check_new`. Returns how many groups were opened."""
+    the registry): their open groups go, and the pairs found now among the registry are
+    proposed unless decided before. Returns how many groups were opened."""
     if not submission_ids:
         return 0
     ids = set(submission_ids)
+    drop_open_groups(session, ids)
     keys = session.scalars(
         select(Person.kunci_duplikat).where(
             Person.submission_id.in_(list(ids)), Person.kunci_duplikat.is_not(None)
         )
     )
     news = [m for m in in_blocks(session, {k for k in keys if k}) if m.submission_id in ids]
-    return check_new(session, news, limits, replaced=ids)
-
-
-def check_new(
-    session: Session,
-    news: list[Member],
-    limits: Thresholds = DEFAULT,
-    *,
-    replaced: Collection[int] = (),
-) -> int:
-    """Propose the likely duplicates of just-written members (`news`: every member of their
-    submissions) among the registry, unless decided before. The open groups of the `replaced`
-    submissions (written before, now edited or compared again) go first: they are found again
-    if still true. Returns how many groups were opened."""
-    if replaced:
-        drop_open_groups(session, replaced)
     if not news:
         return 0
-    own = {m.submission_id for m in news}
-    others = in_blocks(session, blocks_of(news), besides=own)
+    others = in_blocks(session, blocks_of(news), besides=ids)
     return propose(session, matches_for(news, others + news, limits))
 
 
@@ -378,9 +363,10 @@ def check_mapped(
     *,
     replaced: Collection[int] = (),
 ) -> int:
-    """`check_new` for the harvest: the members of a just-written page as mapped (submission
-    id, person row, household row). Most members' blocks hold nobody of another household: a
-    `Member` is made, and compared, only for those whose blocks do."""
+    """`check_submissions` for the harvest: the members of a just-written page as mapped
+    (submission id, person row, household row); `replaced` are its submissions written before.
+    Most members' blocks hold nobody of another household: a `Member` is made, and compared,
+    only for those whose blocks do."""
     if replaced:
         drop_open_groups(session, replaced)
     rows = [_mapped_row(*item) for item in mapped if item[1].get("kunci_duplikat")]
