@@ -48,7 +48,7 @@ from kobo_simulator import names as N  # noqa: E402
 from kobo_simulator.generate import SIZE, Weighted  # noqa: E402
 from registry import duplicates, wilayah  # noqa: E402
 from registry.duplicates import DEFAULT, Member  # noqa: E402
-from registry.names import block_key, normal_name  # noqa: E402
+from registry.names import block_keys, normal_name  # noqa: E402
 
 TARGET_PRECISION = 0.95
 TARGET_RECALL = 0.95
@@ -119,6 +119,7 @@ class Mention:
     nik: str | None  # as written (may be invalid)
     born: dt.date
     jk: str
+    ibu: str = ""  # the mother's name as written ("": not known to whoever answered)
 
 
 @dataclass
@@ -152,6 +153,7 @@ class Registry:
         self.gap = max(0.0, POPULATION / persons - 1)  # serials between two registry persons
         self.next_person = itertools.count(1)
         self.truth: dict[frozenset[tuple[int, int]], Planted] = {}
+        self.mother: dict[int, str] = {}  # ground truth: person -> their mother's name
         self.same_nik = 0  # pairs that keep their NIK: nik_sama's, not counted here
         self.negatives: dict[frozenset[int], str] = {}
         self.negative_count: Counter[str] = Counter()
@@ -218,12 +220,19 @@ class Registry:
         return f"{first} {second}"
 
     def person(
-        self, house: House, age: int, jk: str, nama: str | None = None, born: dt.date | None = None
+        self,
+        house: House,
+        age: int,
+        jk: str,
+        nama: str | None = None,
+        born: dt.date | None = None,
+        mother: str | None = None,
     ) -> Mention:
         age = max(0, min(VISIT.year - OLDEST - 1, age))
         if born is not None:
             age = VISIT.year - born.year
         born = born or self.birth_date(age)
+        mother = mother or self.name(house.ethnic, "P", None)
         m = Mention(
             next(self.next_person),
             len(house.members) + 1,
@@ -231,9 +240,17 @@ class Registry:
             self.make_nik(born, jk, house.desa.kode_kecamatan, age),
             born,
             jk,
+            self.written_mother(mother, age),
         )
+        self.mother[m.person] = mother
         house.members.append(m)
         return m
+
+    def written_mother(self, mother: str, age: int) -> str:
+        """The form asks for the mother's name and allows it empty when unknown: more often
+        unknown the older the person is."""
+        unknown = 0.08 if age < 40 else 0.2 if age < 65 else 0.4
+        return "" if self.rng.random() < unknown else mother
 
     def empty_house(self, desa: wilayah.Desa, no_kk: str | None = None) -> House:
         rng = self.rng
@@ -255,14 +272,18 @@ class Registry:
         head_age = min(84, max(21, int(rng.gauss(47, 13))))
         married = size >= 2 and rng.random() < 0.85
         head_jk = "L" if married or rng.random() < 0.5 else "P"
-        self.person(house, head_age, head_jk)
+        head = self.person(house, head_age, head_jk)
+        mother = head.nama if head_jk == "P" else None  # the children's
         if married:
-            self.person(house, head_age + int(rng.gauss(-4, 3)), "P" if head_jk == "L" else "L")
+            spouse_jk = "P" if head_jk == "L" else "L"
+            spouse = self.person(house, head_age + int(rng.gauss(-4, 3)), spouse_jk)
+            mother = mother or spouse.nama
         if len(house.members) < size and head_age < 60 and rng.random() < 0.25:
             self.person(house, head_age + rng.randint(22, 32), rng.choice("LP"))
+        mother = mother or self.name(house.ethnic, "P", None)  # she lives elsewhere, or died
         eldest = max(0, min(35, head_age - 19))
         while len(house.members) < size:
-            self.person(house, rng.randint(0, eldest), rng.choice("LP"))
+            self.person(house, rng.randint(0, eldest), rng.choice("LP"), mother=mother)
         return house
 
     # --- planted duplicates ---
@@ -346,16 +367,27 @@ class Registry:
             kind, nama = name_variant(rng, m.nama, m.born)
             changes.append(kind)
         if "date" in extra:
-            swapped = duplicates.swapped(m.born)
-            if swapped is not None:
-                born = swapped
+            other_day = swapped(m.born)
+            if other_day is not None:
+                born = other_day
                 changes.append("date_swapped")
         m.nik = first_nik
-        twin = Mention(m.person, len(other.members) + 1, nama, nik2, born, m.jk)
+        twin = Mention(
+            m.person, len(other.members) + 1, nama, nik2, born, m.jk, self.mother_again(m)
+        )
         other.members.append(twin)
         key = frozenset({(house.submission_id, m.position), (other.submission_id, twin.position)})
         self.truth[key] = Planted(tuple(changes), where)
         return 1
+
+    def mother_again(self, m: Mention) -> str:
+        """The mother's name in a second record: usually as before, now and then misspelt or
+        not known to whoever answered, or known this time."""
+        rng = self.rng
+        if not m.ibu:
+            return self.mother[m.person] if rng.random() < 0.4 else ""
+        r = rng.random()
+        return m.ibu if r < 0.8 else typo(rng, m.ibu) if r < 0.9 else ""
 
     # --- planted hard negatives ---
 
@@ -369,10 +401,12 @@ class Registry:
             house = rng.choice(self.base_houses)
             jk = rng.choice("LP")
             a = self.person(house, rng.randint(0, 30), jk)
-            b_name = twin_name(rng, a.nama, FIRST[(house.ethnic, jk)](rng))
+            b_name = a.nama
+            while normal_name(b_name) == normal_name(a.nama):  # twins are given two names
+                b_name = twin_name(rng, a.nama, FIRST[(house.ethnic, jk)](rng))
             later = self.empty_house(house.desa, house.no_kk)
             later.ethnic, later.family = house.ethnic, house.family
-            b = self.person(later, 0, jk, b_name, a.born)
+            b = self.person(later, 0, jk, b_name, a.born, self.mother[a.person])
             if a.nik:  # registered with the other twin, the next serial
                 b.nik = self.issue(a.nik[:12], next_one=True)
             self.negative(a, b, "twins_same_kk")
@@ -398,7 +432,14 @@ class Registry:
             family = house.family or SECOND["dayak"](rng)
             brother = self.person(house, rng.randint(0, 30), "L", f"{boy} {family}")
             _, desa = self.where_to(house.desa)
-            sister = self.person(self.empty_house(desa), 0, "P", f"{girl} {family}", brother.born)
+            sister = self.person(
+                self.empty_house(desa),
+                0,
+                "P",
+                f"{girl} {family}",
+                brother.born,
+                self.mother[brother.person],
+            )
             self.negative(brother, sister, "siblings_other_sex")
 
     def negative(self, a: Mention, b: Mention, kind: str) -> None:
@@ -414,12 +455,13 @@ class Registry:
                 m.position,
                 normal_name(m.nama),
                 m.nik,
-                block_key(m.born, m.nama) or "",
+                tuple(key for key in block_keys(m.born, m.nama) if key),
                 m.born,
                 m.jk,
                 h.no_kk,
                 h.desa.kode,
                 h.desa.kode_kecamatan,
+                m.ibu or None,
             )
             for h in self.houses
             for m in h.members
@@ -430,6 +472,16 @@ class Registry:
 
 
 # --- variants -----------------------------------------------------------------------------------
+
+
+def swapped(born: dt.date) -> dt.date | None:
+    """The date with day and month swapped, when that is another real date."""
+    if born.day > 12 or born.day == born.month:
+        return None
+    try:
+        return born.replace(month=born.day, day=born.month)
+    except ValueError:
+        return None
 
 
 def off_by(rng: random.Random, number: str, digits: int) -> str:
@@ -521,8 +573,10 @@ def twin_name(rng: random.Random, nama: str, other_first: str) -> str:
 
 def why_missed(a: Member, b: Member) -> str:
     """Which of compare()'s rules turned a true pair down (for the reader of the figures)."""
-    if b.born != a.born and duplicates.swapped(a.born) != b.born:
+    if b.born != a.born and swapped(a.born) != b.born:
         return "other birth date (never blocked together)"
+    if not duplicates.blocks_of([a]) & set(b.keys):
+        return "names start with other letters, first word and last (never blocked together)"
     if a.jenis_kelamin != b.jenis_kelamin:
         return "other sex"
     similar = duplicates.name_similarity(a.nama, b.nama)
@@ -608,6 +662,8 @@ def payloads(reg: Registry, houses: list[House]) -> Iterator[dict[str, Any]]:
                 hubungan="kepala_keluarga" if m.position == 1 else "anak",
             )
             item[f.NIK] = m.nik
+            if m.ibu:
+                item[f.NAMA_IBU_KANDUNG] = m.ibu
             if not m.nik:
                 del item[f.NIK]
                 item[f.STATUS_NIK] = "belum_punya"

@@ -445,7 +445,9 @@ def _person(position: int, item: dict[str, Any], flags: list[Flag]) -> tuple[dic
             row[column] = reader.text(path)
     row["nik_sah"] = nik.valid_nik(row["nik"])
     row["tanggal_lahir_date"] = quality.parse_date(row["tanggal_lahir"])
-    row["kunci_duplikat"] = names.block_key(row["tanggal_lahir_date"], row["nama"])
+    row["kunci_duplikat"], row["kunci_duplikat_akhir"] = names.block_keys(
+        row["tanggal_lahir_date"], row["nama"]
+    )
     # PersonKategori rows are for filters: unknown codes are kept (and flagged by the rules) as
     # long as they fit the column; the full answer stays in kategori_ppks.
     codes = row["kategori_ppks"]

@@ -26,13 +26,14 @@ HOUSEHOLD_COLUMNS = (
 )
 # Person columns: the member answers of the survey definition (a new `Answer` there needs no
 # change here), plus the position, the valid NIK, the parsed birth date and the
-# likely-duplicate block key.
+# likely-duplicate block keys.
 PERSON_COLUMNS = (
     "position",
     *PPKS.member_columns,
     "nik_sah",
     "tanggal_lahir_date",
     "kunci_duplikat",
+    "kunci_duplikat_akhir",
 )
 PSKS_COLUMNS = (
     "kategori_psks",

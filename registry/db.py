@@ -19,7 +19,7 @@ from registry import jsonio
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # The newest migration; tests/registry/test_migrations.py checks it against Alembic's own head.
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

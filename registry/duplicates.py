@@ -2,14 +2,18 @@
 one or two digits off or transposed; the name spelled another way; the day and month of birth
 swapped), found by blocking and scored with rapidfuzz.
 
-Blocking: two PPKS members are compared only when their names start with the same letter (after
-folding old spellings: Djoko = Joko = Yoko, registry.names), they were born on the same date or
-on dates with day and month swapped, and they live in different households. Scoring (0..1):
+Blocking: two PPKS members are compared only when their names start with the same letter, or
+their last words do (after folding old spellings: Djoko = Joko = Yoko; "Bong Kim Fat" meets "Kim
+Fat": registry.names.block_keys), they were born on the same date or on dates with day and month
+swapped, and they live in different households. Scoring (0..1):
 how alike the names are, written out in `name_similarity`, then evidence for and against:
 
 - NIKs (`nik_relation`): two neighbouring digits swapped +0.07, one or two digits off +0.05
   (+0.03 when only in the serial) (`nik_mirip`); further apart -0.10; missing or invalid on
   either side 0 (`nik_kosong`);
+- the mother's name (`nama_ibu_kandung`, `mother_relation`), when both records give it: alike
+  +0.05 (`ibu_sama`) unless both are of one No KK (siblings share her too), plainly another
+  name -0.10; missing on either side 0;
 - the same desa: +0.03; another kecamatan: -0.07;
 - another sex (both given): never a duplicate; the same No KK and birth date, two valid NIKs
   apart or off in the serial only, and names that are not nearly identical: twins, never a
@@ -25,13 +29,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from registry import nik
@@ -72,26 +77,27 @@ class Member:
     position: int
     nama: str  # normalised (registry.names.normal_name)
     nik_recorded: str | None  # as recorded
-    key: str  # the block key (registry.names.block_key)
+    keys: tuple[str, ...]  # its one or two blocks (registry.names.block_keys)
     born: dt.date
     jenis_kelamin: str | None  # as recorded
     no_kk_recorded: str | None  # the household's, as recorded
     kode_desa: str | None
     kode_kecamatan: str | None
+    ibu_recorded: str | None  # the mother's name, as recorded
 
     @property
     def mention(self) -> Mention:
         return (self.submission_id, self.position)
 
-    @property
-    def letter(self) -> str:
-        """The block's letter, as registry.names.block_key() took it for the member's row."""
-        return self.nama[:1] or "_"
-
     @functools.cached_property
     def nik(self) -> str | None:
         """The valid NIK, or None (worked out only for the pairs whose names are alike)."""
         return nik.valid_nik(self.nik_recorded)
+
+    @functools.cached_property
+    def ibu(self) -> str:
+        """The mother's name, normalised (worked out only for the pairs whose names are alike)."""
+        return normal_name(self.ibu_recorded)
 
     @property
     def sex(self) -> str:
@@ -127,8 +133,10 @@ def nik_relation(a: str | None, b: str | None, kec_a: str | None, kec_b: str | N
     """How two NIKs compare: `kosong` (either missing or invalid), `sama`, `tertukar` (two
     neighbouring digits swapped), `mirip_seri` (1-2 digits off, in the serial only: twins'
     NIKs look like that too), `mirip` (1-2 digits off elsewhere), or `beda`. Two NIKs that
-    differ only in the region digits, each that of its own household's kecamatan, are two
-    people's real NIKs (`beda`), not a typo."""
+    differ only in the region digits, each that of its own household's kecamatan, or in a
+    region digit and a serial digit, are two people's real NIKs (`beda`), not a typo: Dukcapil
+    counts serials per region and date, so people born on one day in two kecamatan get NIKs
+    that far apart."""
     if not a or not b:
         return "kosong"
     if a == b:
@@ -141,6 +149,8 @@ def nik_relation(a: str | None, b: str | None, kec_a: str | None, kec_b: str | N
         return "tertukar"
     if i >= 12:
         return "mirip_seri"
+    if i < 6 and j >= 12:
+        return "beda"  # another region and another serial: two NIKs, issued in two places
     if j < 6 and kec_a != kec_b and nik.region_of(a) == kec_a and nik.region_of(b) == kec_b:
         return "beda"
     return "mirip"
@@ -148,15 +158,20 @@ def nik_relation(a: str | None, b: str | None, kec_a: str | None, kec_b: str | N
 
 _NIK_BONUS = {"tertukar": 0.07, "mirip": 0.05, "mirip_seri": 0.03, "kosong": 0.0, "beda": -0.10}
 
+IBU_SAMA = 0.85  # mothers' names at least this alike are one name written twice
+IBU_BEDA = 0.70  # below this, two mothers
 
-def swapped(born: dt.date) -> dt.date | None:
-    """The date with day and month swapped, when that is another real date."""
-    if born.day > 12 or born.day == born.month:
-        return None
-    try:
-        return born.replace(month=born.day, day=born.month)
-    except ValueError:
-        return None
+
+def mother_relation(a: str, b: str) -> str:
+    """How two normalised mothers' names compare: `kosong` (either not given), `sama` (one name,
+    perhaps misspelt or without the family name) or `beda`; in between says nothing (`kosong`)."""
+    if not a or not b:
+        return "kosong"
+    similar = name_similarity(a, b)
+    return "sama" if similar >= IBU_SAMA else "beda" if similar < IBU_BEDA else "kosong"
+
+
+_IBU_BONUS = {"sama": 0.05, "kosong": 0.0, "beda": -0.10}
 
 
 def compare(a: Member, b: Member, limits: Thresholds) -> Match | None:
@@ -184,7 +199,12 @@ def compare(a: Member, b: Member, limits: Thresholds) -> Match | None:
         reasons.append("nik_kosong")
     elif relation != "beda":
         reasons.append("nik_mirip")
-    score = similar + _NIK_BONUS[relation]
+    mother = mother_relation(a.ibu, b.ibu)
+    if mother == "sama" and a.no_kk and a.no_kk == b.no_kk:
+        mother = "kosong"  # one family: its children share a mother, which tells nothing
+    if mother == "sama":
+        reasons.append("ibu_sama")
+    score = similar + _NIK_BONUS[relation] + _IBU_BONUS[mother]
     if a.kode_desa and a.kode_desa == b.kode_desa:
         score += 0.03
     elif a.kode_kecamatan != b.kode_kecamatan:
@@ -208,10 +228,12 @@ _MEMBERS = (
         Person.nama,
         Person.nik,
         Person.kunci_duplikat,
+        Person.kunci_duplikat_akhir,
         Person.jenis_kelamin,
         Household.no_kk,
         Household.kode_desa,
         Household.kode_kecamatan,
+        Person.nama_ibu_kandung,
     )
     .join(Household, Household.id == Person.household_id)
     .where(Person.kunci_duplikat.is_not(None))
@@ -219,11 +241,14 @@ _MEMBERS = (
 
 
 def _member(row: tuple[Any, ...]) -> Member:
-    sub_id, position, nama, raw_nik, key, jk, no_kk, desa, kec = row
+    sub_id, position, nama, raw_nik, key, second, jk, no_kk, desa, kec, ibu = row
     born = dt.date.fromisoformat(key[:10])  # the block key starts with the birth date
     if desa and len(desa) > 8:
         kec = desa[:8]  # a desa code holds its kecamatan's ("61.07.01.2001" -> "61.07.01")
-    return Member(sub_id, position, normal_name(nama), raw_nik, key, born, jk, no_kk, desa, kec)
+    keys = (key, second) if second else (key,)
+    return Member(
+        sub_id, position, normal_name(nama), raw_nik, keys, born, jk, no_kk, desa, kec, ibu
+    )
 
 
 def all_members(session: Session) -> list[Member]:
@@ -234,10 +259,15 @@ def all_members(session: Session) -> list[Member]:
 def in_blocks(
     session: Session, keys: Collection[str], *, besides: Collection[int] = ()
 ) -> list[Member]:
-    """The members of these blocks (registry.names.block_key), but for those of the submissions
+    """The members of these blocks (registry.names.block_keys), but for those of the submissions
     `besides` (the caller holds them already)."""
     conn = session.connection()  # Core rows: the ORM's result machinery cost more than SQLite
-    stmt = _MEMBERS.where(one_of(conn, Person.kunci_duplikat, keys))
+    stmt = _MEMBERS.where(
+        or_(
+            one_of(conn, Person.kunci_duplikat, keys),
+            one_of(conn, Person.kunci_duplikat_akhir, keys),
+        )
+    )
     if besides:
         stmt = stmt.where(~one_of(conn, Person.submission_id, list(besides)))
     return [_member(tuple(r)) for r in conn.execute(stmt)]
@@ -253,10 +283,12 @@ def _mapped_row(
         person["nama"],
         person["nik"],
         person["kunci_duplikat"],
+        person["kunci_duplikat_akhir"],
         person["jenis_kelamin"],
         household["no_kk"],
         household["kode_desa"],
         household["kode_kecamatan"],
+        person["nama_ibu_kandung"],
     )
 
 
@@ -264,9 +296,10 @@ def blocks_of(members: Iterable[Member]) -> set[str]:
     """The blocks these members are compared in: their own and the day-and-month-swapped one."""
     out = set()
     for m in members:
-        out.add(m.key)
-        if other := swapped_block(m.key):
-            out.add(other)
+        for key in m.keys:
+            out.add(key)
+            if other := swapped_block(key):
+                out.add(other)
     return out
 
 
@@ -286,27 +319,26 @@ def forget(session: Session, submission_ids: Collection[int]) -> None:
     session.execute(
         update(Person)
         .where(Person.submission_id.in_(list(submission_ids)))
-        .values(kunci_duplikat=None)
+        .values(kunci_duplikat=None, kunci_duplikat_akhir=None)
     )
     drop_open_groups(session, submission_ids)
 
 
-def _by_block(members: Iterable[Member]) -> dict[tuple[dt.date, str], list[Member]]:
-    index: dict[tuple[dt.date, str], list[Member]] = defaultdict(list)
+def _by_block(members: Iterable[Member]) -> dict[str, list[Member]]:
+    index: dict[str, list[Member]] = defaultdict(list)
     for m in members:
-        index[(m.born, m.letter)].append(m)
+        for key in m.keys:
+            index[key].append(m)
     return index
 
 
 def matches_for(news: list[Member], registry: list[Member], limits: Thresholds) -> list[Match]:
     """Every likely duplicate of the new members among the registry's (which may hold them)."""
-    index: dict[str, list[Member]] = defaultdict(list)
-    for member in registry:
-        index[member.key].append(member)
+    index = _by_block(registry)
     found: dict[tuple[Mention, Mention], Match] = {}
     for m in news:
-        for key in (m.key, swapped_block(m.key)):
-            for other in index.get(key, ()) if key else ():
+        for key in blocks_of((m,)):
+            for other in index.get(key, ()):
                 if other.submission_id == m.submission_id:
                     continue  # their own household: several members, never one person twice
                 match = compare(m, other, limits)
@@ -317,21 +349,20 @@ def matches_for(news: list[Member], registry: list[Member], limits: Thresholds) 
 
 def find_all(members: list[Member], limits: Thresholds) -> Iterator[Match]:
     """Every likely duplicate pair among `members` (the batch run, over the whole registry):
-    the pairs `matches_for` finds, each once."""
+    the pairs `matches_for` finds, each once (two members may share both their blocks)."""
     index = _by_block(members)
-    for (day, letter), block in sorted(index.items()):
-        for i, m in enumerate(block):
-            for other in block[i + 1 :]:
-                match = compare(m, other, limits)
-                if match is not None:
-                    yield match
-        other_day = swapped(day)
-        if other_day is not None and other_day > day:  # each swapped pair of blocks once
-            for m in block:
-                for other in index.get((other_day, letter), ()):
-                    match = compare(m, other, limits)
-                    if match is not None:
-                        yield match
+    seen: set[tuple[Mention, Mention]] = set()
+    for key, block in sorted(index.items()):
+        pairs: Iterable[tuple[Member, Member]] = itertools.combinations(block, 2)
+        other_key = swapped_block(key)
+        if other_key is not None and other_key > key:  # each swapped pair of blocks once
+            across = itertools.product(block, index.get(other_key, ()))
+            pairs = itertools.chain(pairs, across)
+        for m, other in pairs:
+            match = compare(m, other, limits)
+            if match is not None and (match.a.mention, match.b.mention) not in seen:
+                seen.add((match.a.mention, match.b.mention))
+                yield match
 
 
 def check_submissions(
@@ -344,12 +375,16 @@ def check_submissions(
         return 0
     ids = set(submission_ids)
     drop_open_groups(session, ids)
-    keys = session.scalars(
-        select(Person.kunci_duplikat).where(
+    keys = session.execute(
+        select(Person.kunci_duplikat, Person.kunci_duplikat_akhir).where(
             Person.submission_id.in_(list(ids)), Person.kunci_duplikat.is_not(None)
         )
     )
-    news = [m for m in in_blocks(session, {k for k in keys if k}) if m.submission_id in ids]
+    news = [
+        m
+        for m in in_blocks(session, {k for pair in keys for k in pair if k})
+        if m.submission_id in ids
+    ]
     if not news:
         return 0
     others = in_blocks(session, blocks_of(news), besides=ids)
@@ -374,13 +409,17 @@ def check_mapped(
         return 0
     subs_in: dict[str, set[int]] = defaultdict(set)  # block -> the page's submissions in it
     for row in rows:
-        subs_in[row[4]].add(row[0])
+        for key in row[4:6]:
+            if key:
+                subs_in[key].add(row[0])
     swaps = {key: swapped_block(key) for key in subs_in}
     blocks = set(subs_in) | {other for other in swaps.values() if other}
     others = in_blocks(session, blocks, besides={row[0] for row in rows})
-    held = {m.key for m in others}
+    held = {key for m in others for key in m.keys}
 
-    def crowded(key: str, submission_id: int) -> bool:
+    def crowded(key: str | None, submission_id: int) -> bool:
+        if key is None:
+            return False
         other = swaps[key]
         return (
             key in held
@@ -391,7 +430,7 @@ def check_mapped(
             )
         )
 
-    news = [_member(row) for row in rows if crowded(row[4], row[0])]
+    news = [_member(row) for row in rows if crowded(row[4], row[0]) or crowded(row[5], row[0])]
     return propose(session, matches_for(news, others + news, limits)) if news else 0
 
 

@@ -170,6 +170,7 @@ class Person(Base):
         # registry.duplicates looks up each harvested member's block (registry.names), leaving
         # out the page's own households by submission_id before it reads a person row.
         Index("ix_person_kunci_duplikat", "kunci_duplikat", "submission_id"),
+        Index("ix_person_kunci_duplikat_akhir", "kunci_duplikat_akhir", "submission_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -189,7 +190,8 @@ class Person(Base):
     tempat_lahir: Mapped[str | None] = mapped_column(Text)
     tanggal_lahir: Mapped[str | None] = mapped_column(Text)  # as it came
     tanggal_lahir_date: Mapped[dt.date | None] = mapped_column(Date)  # parsed, None if bad
-    kunci_duplikat: Mapped[str | None] = mapped_column(String(16))  # names.block_key()
+    kunci_duplikat: Mapped[str | None] = mapped_column(String(16))  # names.block_keys()
+    kunci_duplikat_akhir: Mapped[str | None] = mapped_column(String(16))  # its second
     hubungan: Mapped[str | None] = mapped_column(Text)
     status_perkawinan: Mapped[str | None] = mapped_column(Text)
     pendidikan: Mapped[str | None] = mapped_column(Text)

@@ -1,5 +1,5 @@
 """Names as the likely-duplicate search compares them, without SQLAlchemy (the harvest's page
-preparer computes each member's blocking key): `normal_name` and `block_key`."""
+preparer computes each member's blocking keys): `normal_name`, `block_keys`."""
 
 from __future__ import annotations
 
@@ -30,9 +30,19 @@ def normal_name(value: str | None) -> str:
 
 
 def block_key(born: dt.date | None, nama: str | None) -> str | None:
-    """The block a member is compared in: birth date and the first letter of the folded name
-    ("1988-06-09v"). None without a birth date: such a member is not compared."""
+    """The first of `block_keys` (migration 0004 filled person.kunci_duplikat with it)."""
+    return block_keys(born, nama)[0]
+
+
+def block_keys(born: dt.date | None, nama: str | None) -> tuple[str | None, str | None]:
+    """The blocks a member is compared in: the birth date with the first letter of the folded
+    name ("1988-06-09v"), and with the first letter of its last word when that is another
+    letter, so that a name written without its first word still meets it ("Bong Kim Fat" and
+    "Kim Fat": a family name written first, as Chinese names are; "Muhammad Ramadhan" and
+    "Ramadhan"). (None, None) without a birth date: such a member is not compared."""
     if born is None:
-        return None
-    name = normal_name(nama if isinstance(nama, str) else None)
-    return f"{born.isoformat()}{name[:1] or '_'}"
+        return None, None
+    words = normal_name(nama if isinstance(nama, str) else None).split()
+    first, last = (words[0][0], words[-1][0]) if words else ("_", "_")
+    day = born.isoformat()
+    return f"{day}{first}", f"{day}{last}" if last != first else None

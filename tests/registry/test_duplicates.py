@@ -42,6 +42,7 @@ def household(
     sex: str = "P",
     nik: str | None = None,
     no_kk: str | None = None,
+    ibu: str | None = None,
 ) -> dict[str, Any]:
     """A household of two: a head unique to it, and the member under test at position 2."""
     kec = desa[:8].replace(".", "")
@@ -56,6 +57,8 @@ def household(
     person = rf.member(nama, born=born, sex=sex, kec=kec, serial=kobo_id * 37 % 9000 + 1)
     if nik is not None:
         person[f.NIK] = nik
+    if ibu is not None:
+        person[f.NAMA_IBU_KANDUNG] = ibu
     return rf.ppks_payload(kobo_id, kode_desa=desa, members=[head, person], no_kk=no_kk)
 
 
@@ -130,6 +133,38 @@ def test_a_nik_one_digit_off_or_transposed_is_proposed(db):
     # b and c are three digits apart: each is proposed with a, not with each other
     assert sorted(m for m, _ in found) == [[(a.id, 2), (b.id, 2)], [(a.id, 2), (c.id, 2)]]
     assert all("nik_mirip" in reasons for _, reasons in found)
+
+
+def test_a_name_written_without_its_first_word_is_proposed(db):
+    """Another first letter: the pair meets in the block of the last word's letter."""
+    a, b, c, d = harvest(
+        db,
+        household(1, "Bong Kim Fat", nik=""),
+        household(2, "Kim Fat", desa="61.07.01.2004", nik=""),
+        household(3, "Muhammad Ramadhan", sex="L", nik=""),
+        household(4, "Ramadhan", sex="L", desa="61.07.01.2004", nik=""),
+    )
+    assert sorted(m for m, _ in proposed(db)) == [[(a.id, 2), (b.id, 2)], [(c.id, 2), (d.id, 2)]]
+
+
+def test_the_mothers_name_counts_for_and_against(db):
+    """One letter apart, in another kecamatan, without a NIK: the same mother's name (in
+    another spelling) tips the pair over the threshold; a plainly different one keeps a pair
+    out that the names alone would propose."""
+    other_kec = "61.07.05.2001"
+    a, b, _, _, e, f_ = harvest(
+        db,
+        household(1, "Martinus Aton", sex="L", nik="", ibu="Maria Lusan"),
+        household(2, "Martiuns Aton", sex="L", nik="", desa=other_kec, ibu="Maria Lusang"),
+        household(3, "Veronika Sidi", nik="", ibu="Yuliana Anyeng"),
+        household(4, "Veronik Sidi", nik="", desa=other_kec, ibu="Siti Rahmah"),
+        household(5, "Veronik Ajin", nik=""),
+        household(6, "Veronika Ajin", nik="", desa=other_kec, ibu="Siti Rahmah"),
+    )
+    found = dict((tuple(m), reasons) for m, reasons in proposed(db))
+    assert set(found) == {((a.id, 2), (b.id, 2)), ((e.id, 2), (f_.id, 2))}
+    assert "ibu_sama" in found[((a.id, 2), (b.id, 2))]
+    assert "ibu_sama" not in found[((e.id, 2), (f_.id, 2))]  # one mother's name is unknown
 
 
 def test_day_and_month_swapped_is_proposed(db):
@@ -210,6 +245,8 @@ def test_how_two_niks_compare():
     other = "610702" + nik[6:]
     assert rel(nik, other, "61.07.01", "61.07.02") == "beda"
     assert rel(nik, other, "61.07.01", "61.07.01") == "mirip"
+    # born the same day in two kecamatan: another region and another serial, two people
+    assert rel(nik, "610702" + nik[6:-1] + "7", "61.07.01", "61.07.01") == "beda"
 
 
 def test_a_household_recorded_again_is_not_taken_for_twins(db):
@@ -240,6 +277,7 @@ def test_the_harvest_page_by_page_proposes_what_the_batch_run_finds(db):
     page or later (also with day and month swapped), the harvest proposes the pairs that
     `babale quality recheck`'s run over the whole registry finds, no more and no fewer."""
     names = ["Yohanes Anyeng", "Johanes Anyeng", "Siti Nurhaliza", "Siti Nur Haliza", "Veronik"]
+    names += ["Bong Mei Ling", "Mei Ling"]  # met through the last word's block
     dates = [dt.date(1988, 6, 9), dt.date(1988, 9, 6), dt.date(1990, 3, 4), dt.date(1975, 12, 25)]
     desas = ["61.07.01.2001", "61.07.01.2004", "61.07.05.2001"]
     payloads = [

@@ -47,3 +47,40 @@ def test_every_cascading_foreign_key_is_indexed_on_the_child(database_url):
             if cascades and tuple(fk["constrained_columns"][:1]) not in leading:
                 missing.append(f"{table}.{fk['constrained_columns'][0]}")
     assert missing == []
+
+
+def test_0006_fills_the_second_block_key_of_the_members_stored_before(tmp_path):
+    """A registry harvested before 0006 gets the last word's block for every member still in a
+    block, so "Kim Fat" harvested later meets the "Bong Kim Fat" stored before."""
+    import datetime as dt
+
+    from alembic import command
+    from sqlalchemy import select
+
+    from harvester.mapping import map_submission
+    from harvester.store import store_page
+    from registry.db import alembic_config, session_factory, upgrade
+    from registry.models import Person
+    from tests.registry import factories as rf
+
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    upgrade(url)
+    born = dt.date(1988, 6, 9)
+    members = [
+        rf.member("Bong Kim Fat", born=born, sex="L", hubungan="kepala_keluarga"),
+        rf.member("Maria", born=born, sex="P", serial=2),
+    ]
+    with session_factory(url).begin() as session:
+        payload = rf.ppks_payload(1, kode_desa="61.07.01.2001", members=members)
+        store_page(session, "ppks", rf.ASSET["ppks"], [map_submission("ppks", payload)])
+    command.downgrade(alembic_config(url), "0005")  # the column goes
+    upgrade(url)
+    with session_factory(url)() as session:
+        keys = session.execute(
+            select(Person.nama, Person.kunci_duplikat, Person.kunci_duplikat_akhir)
+        ).all()
+    engine_for(url).dispose()
+    assert sorted(tuple(row) for row in keys) == [
+        ("Bong Kim Fat", "1988-06-09b", "1988-06-09f"),
+        ("Maria", "1988-06-09m", None),
+    ]
