@@ -3,9 +3,9 @@ one or two digits off or transposed; the name spelled another way; the day and m
 swapped), found by blocking and scored with rapidfuzz.
 
 Blocking: two PPKS members are compared only when their names start with the same letter, or
-their last words do (after folding old spellings: Djoko = Joko = Yoko; "Bong Kim Fat" meets "Kim
-Fat": registry.names.block_keys), they were born on the same date or on dates with day and month
-swapped, and they live in different households. Scoring (0..1):
+their last words do (one-word names included; after folding old spellings: Djoko = Joko = Yoko;
+"Bong Kim Fat" meets "Kim Fat": registry.names.block_keys), they were born on the same date or
+on dates with day and month swapped, and they live in different households. Scoring (0..1):
 how alike the names are, written out in `name_similarity`, then evidence for and against:
 
 - NIKs (`nik_relation`): two neighbouring digits swapped +0.07, one or two digits off +0.05
@@ -262,10 +262,11 @@ def in_blocks(
     """The members of these blocks (registry.names.block_keys), but for those of the submissions
     `besides` (the caller holds them already)."""
     conn = session.connection()  # Core rows: the ORM's result machinery cost more than SQLite
+    last_words = [key for key in keys if "/" in key]  # the blocks of kunci_duplikat_akhir
     stmt = _MEMBERS.where(
         or_(
-            one_of(conn, Person.kunci_duplikat, keys),
-            one_of(conn, Person.kunci_duplikat_akhir, keys),
+            one_of(conn, Person.kunci_duplikat, [key for key in keys if "/" not in key]),
+            one_of(conn, Person.kunci_duplikat_akhir, last_words),
         )
     )
     if besides:

@@ -1,7 +1,7 @@
 """the likely-duplicate search's second block: the first letter of a name's last word
 
 - person.kunci_duplikat_akhir (the second of registry.names.block_keys: the birth date and the
-  first letter of the folded name's last word, when another letter than its first word's),
+  first letter of the folded name's last word, "1988-06-09/f"),
   indexed with the submission like ix_person_kunci_duplikat: a name written without its first
   word ("Bong Kim Fat" / "Kim Fat") meets it there; existing rows still in a block are filled.
 
@@ -29,9 +29,7 @@ BATCH = 5000
 
 def upgrade() -> None:
     with op.batch_alter_table("person", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("kunci_duplikat_akhir", sa.String(length=16), nullable=True)
-        )
+        batch_op.add_column(sa.Column("kunci_duplikat_akhir", sa.String(length=16), nullable=True))
         batch_op.create_index(
             "ix_person_kunci_duplikat_akhir",
             ["kunci_duplikat_akhir", "submission_id"],
