@@ -3,9 +3,10 @@ one or two digits off or transposed; the name spelled another way; the day and m
 swapped), found by blocking and scored with rapidfuzz.
 
 Blocking: two PPKS members are compared only when their names start with the same letter, or
-their last words do (one-word names included; after folding old spellings: Djoko = Joko = Yoko;
-"Bong Kim Fat" meets "Kim Fat": registry.names.block_keys), they were born on the same date or
-on dates with day and month swapped, and they live in different households. Scoring (0..1):
+their last words with the same two (one-word names included; after folding old spellings:
+Djoko = Joko = Yoko; "Bong Kim Fat" meets "Kim Fat": registry.names.block_keys), they were born
+on the same date or on dates with day and month swapped, and they live in different households.
+Names are screened a block at a time in C (`names_alike`) before a pair is scored (0..1):
 how alike the names are, written out in `name_similarity`, then evidence for and against:
 
 - NIKs (`nik_relation`): two neighbouring digits swapped +0.07, one or two digits off +0.05
@@ -35,8 +36,9 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rapidfuzz import fuzz
-from sqlalchemy import delete, insert, or_, select, update
+import numpy as np
+from rapidfuzz import fuzz, process
+from sqlalchemy import ColumnElement, Connection, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from registry import nik
@@ -116,6 +118,9 @@ class Match:
     reasons: tuple[str, ...]
 
 
+_DROPPED_FAMILY_NAME = 0.92  # one name is the other with a word (a family name) dropped
+
+
 def name_similarity(a: str, b: str) -> float:
     """0..1 for two normalised names: the best of the whole names compared letter by letter
     without spaces ("Nur Haliza" = "Nurhaliza"), word order ignored, and one name being the
@@ -125,7 +130,7 @@ def name_similarity(a: str, b: str) -> float:
     best = max(fuzz.ratio(a.replace(" ", ""), b.replace(" ", "")), fuzz.token_sort_ratio(a, b))
     short, long = sorted((set(a.split()), set(b.split())), key=len)
     if short < long and any(len(w) >= 3 for w in short):
-        best = max(best, 92.0)
+        best = max(best, 100 * _DROPPED_FAMILY_NAME)
     return best / 100
 
 
@@ -239,6 +244,14 @@ _MEMBERS = (
     .where(Person.kunci_duplikat.is_not(None))
 )
 
+# What the harvest's check reads first of the members in a page's blocks: the person row alone,
+# through the block indexes. The rest (`_MEMBERS`, with the household) is read only for the few
+# whose names are alike: at 100,000 households the page's blocks held 2,600 members on
+# average, and reading and making a Member of each was most of the check.
+_CANDIDATES = select(
+    Person.id, Person.nama, Person.kunci_duplikat, Person.kunci_duplikat_akhir
+).where(Person.kunci_duplikat.is_not(None))
+
 
 def _member(row: tuple[Any, ...]) -> Member:
     sub_id, position, nama, raw_nik, key, second, jk, no_kk, desa, kec, ibu = row
@@ -262,16 +275,18 @@ def in_blocks(
     """The members of these blocks (registry.names.block_keys), but for those of the submissions
     `besides` (the caller holds them already)."""
     conn = session.connection()  # Core rows: the ORM's result machinery cost more than SQLite
-    last_words = [key for key in keys if "/" in key]  # the blocks of kunci_duplikat_akhir
-    stmt = _MEMBERS.where(
-        or_(
-            one_of(conn, Person.kunci_duplikat, [key for key in keys if "/" not in key]),
-            one_of(conn, Person.kunci_duplikat_akhir, last_words),
-        )
-    )
+    stmt = _MEMBERS.where(_in_blocks(conn, keys))
     if besides:
         stmt = stmt.where(~one_of(conn, Person.submission_id, list(besides)))
     return [_member(tuple(r)) for r in conn.execute(stmt)]
+
+
+def _in_blocks(conn: Connection, keys: Collection[str]) -> ColumnElement[bool]:
+    last_words = [key for key in keys if "/" in key]  # the blocks of kunci_duplikat_akhir
+    return or_(
+        one_of(conn, Person.kunci_duplikat, [key for key in keys if "/" not in key]),
+        one_of(conn, Person.kunci_duplikat_akhir, last_words),
+    )
 
 
 def _mapped_row(
@@ -333,18 +348,56 @@ def _by_block(members: Iterable[Member]) -> dict[str, list[Member]]:
     return index
 
 
+# Pairs screened at a time (`_alike`): a few MB of lists.
+_CHUNK = 50_000
+
+
+def names_alike(xs: list[str], ys: list[str], nama_min: float) -> np.ndarray:
+    """For each i, whether the normalised names xs[i] and ys[i] may reach `nama_min` in
+    `name_similarity`: its three measures over all the pairs at once, in C
+    (rapidfuzz.process.cpdist; token_set_ratio is 100 when one name's words are within the
+    other's). A pair marked False is certainly below; one marked True is compared in full.
+    Nearly all pairs of a block have names far apart, and compare() costs about 4 µs a pair."""
+    cutoff = 100 * nama_min - 1e-9  # 0.85 * 100 is 85.00000000000001
+    plain_x, plain_y = [_plain(n) for n in xs], [_plain(n) for n in ys]
+    alike = process.cpdist(plain_x, plain_y, scorer=fuzz.ratio, score_cutoff=cutoff) > 0
+    alike |= process.cpdist(xs, ys, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff) > 0
+    if nama_min <= _DROPPED_FAMILY_NAME:
+        alike |= process.cpdist(xs, ys, scorer=fuzz.token_set_ratio, score_cutoff=100) > 0
+    return alike
+
+
+def _alike(
+    pairs: Iterable[tuple[Member, Member]], nama_min: float
+) -> Iterator[tuple[Member, Member]]:
+    """The pairs whose names may reach `nama_min` (`names_alike`), a chunk at a time."""
+    rest = iter(pairs)
+    while chunk := list(itertools.islice(rest, _CHUNK)):
+        alike = names_alike([a.nama for a, _ in chunk], [b.nama for _, b in chunk], nama_min)
+        for k in np.flatnonzero(alike).tolist():
+            yield chunk[k]
+
+
+@functools.lru_cache(maxsize=65536)
+def _plain(nama: str) -> str:
+    return nama.replace(" ", "")
+
+
 def matches_for(news: list[Member], registry: list[Member], limits: Thresholds) -> list[Match]:
     """Every likely duplicate of the new members among the registry's (which may hold them)."""
     index = _by_block(registry)
+    pairs = (
+        (m, other)
+        for m in news
+        for key in blocks_of((m,))
+        for other in index.get(key, ())
+        if other.submission_id != m.submission_id  # their own household: never one person twice
+    )
     found: dict[tuple[Mention, Mention], Match] = {}
-    for m in news:
-        for key in blocks_of((m,)):
-            for other in index.get(key, ()):
-                if other.submission_id == m.submission_id:
-                    continue  # their own household: several members, never one person twice
-                match = compare(m, other, limits)
-                if match is not None:
-                    found.setdefault((match.a.mention, match.b.mention), match)
+    for m, other in _alike(pairs, limits.nama_min):
+        match = compare(m, other, limits)
+        if match is not None:
+            found.setdefault((match.a.mention, match.b.mention), match)
     return list(found.values())
 
 
@@ -357,8 +410,7 @@ def find_all(members: list[Member], limits: Thresholds) -> Iterator[Match]:
         pairs: Iterable[tuple[Member, Member]] = itertools.combinations(block, 2)
         other_key = swapped_block(key)
         if other_key is not None and other_key > key:  # each swapped pair of blocks once
-            across = itertools.product(block, index.get(other_key, ()))
-            pairs = itertools.chain(pairs, across)
+            pairs = itertools.chain(pairs, itertools.product(block, index.get(other_key, ())))
         for m, other in pairs:
             match = compare(m, other, limits)
             if match is not None and (match.a.mention, match.b.mention) not in seen:
@@ -401,38 +453,75 @@ def check_mapped(
 ) -> int:
     """`check_submissions` for the harvest: the members of a just-written page as mapped
     (submission id, person row, household row); `replaced` are its submissions written before.
-    Most members' blocks hold nobody of another household: a `Member` is made, and compared,
-    only for those whose blocks do."""
+    The members of the page's blocks are read by name first (`_CANDIDATES`), and in full only
+    where a name is alike (`names_alike`)."""
     if replaced:
         drop_open_groups(session, replaced)
     rows = [_mapped_row(*item) for item in mapped if item[1].get("kunci_duplikat")]
     if not rows:
         return 0
-    subs_in: dict[str, set[int]] = defaultdict(set)  # block -> the page's submissions in it
-    for row in rows:
+    conn = session.connection()
+    compared_in: dict[str, list[int]] = defaultdict(list)  # block -> the page's rows compared there
+    page_in: dict[str, list[int]] = defaultdict(list)  # block -> the page's rows in it
+    for i, row in enumerate(rows):
         for key in row[4:6]:
             if key:
-                subs_in[key].add(row[0])
-    swaps = {key: swapped_block(key) for key in subs_in}
-    blocks = set(subs_in) | {other for other in swaps.values() if other}
-    others = in_blocks(session, blocks, besides={row[0] for row in rows})
-    held = {key for m in others for key in m.keys}
+                page_in[key].append(i)
+                compared_in[key].append(i)
+                if other := swapped_block(key):
+                    compared_in[other].append(i)
+    stored_in: dict[str, list[int]] = defaultdict(list)  # block -> the stored members' person ids
+    name_of: dict[int, str] = {}  # person id -> normalised name
+    stmt = _CANDIDATES.where(_in_blocks(conn, compared_in)).where(
+        ~one_of(conn, Person.submission_id, list({row[0] for row in rows}))
+    )
+    for person_id, nama, *keys in conn.execute(stmt):
+        name_of[person_id] = normal_name(nama)
+        for key in keys:
+            if key:
+                stored_in[key].append(person_id)
 
-    def crowded(key: str | None, submission_id: int) -> bool:
-        if key is None:
-            return False
-        other = swaps[key]
-        return (
-            key in held
-            or len(subs_in[key]) > 1
-            or (
-                other is not None
-                and (other in held or bool(subs_in.get(other, set()) - {submission_id}))
-            )
+    names = [normal_name(row[2]) for row in rows]
+    stored_pairs: set[tuple[int, int]] = set()  # (page row, person id)
+    page_pairs: set[tuple[int, int]] = set()  # (page row, page row)
+    for key, here in compared_in.items():
+        if stored := stored_in.get(key):
+            stored_pairs.update(itertools.product(here, stored))
+        mates = page_in.get(key, ())
+        if len(mates) + len(here) > 2 or (mates and mates[0] != here[0]):  # not only itself
+            page_pairs.update((i, j) for i in here for j in mates if rows[i][0] != rows[j][0])
+    stored_list, page_list = list(stored_pairs), list(page_pairs)
+    alike = names_alike(
+        [names[i] for i, _ in stored_list] + [names[i] for i, _ in page_list],
+        [name_of[p] for _, p in stored_list] + [names[j] for _, j in page_list],
+        limits.nama_min,
+    ).tolist()
+    stored_hits = [pair for pair, ok in zip(stored_list, alike, strict=False) if ok]
+    page_hits = [pair for pair, ok in zip(page_list, alike[len(stored_list) :], strict=True) if ok]
+    if not stored_hits and not page_hits:
+        return 0
+    full: dict[int, Member] = {}  # person id -> the stored member, read in full
+    if stored_hits:
+        ids = list({p for _, p in stored_hits})
+        full_rows = conn.execute(
+            _MEMBERS.add_columns(Person.id).where(one_of(conn, Person.id, ids))
         )
+        full = {int(r[-1]): _member(tuple(r)[:-1]) for r in full_rows}
+    news: dict[int, Member] = {}  # page row -> its member, made when first needed
 
-    news = [_member(row) for row in rows if crowded(row[4], row[0]) or crowded(row[5], row[0])]
-    return propose(session, matches_for(news, others + news, limits)) if news else 0
+    def new(i: int) -> Member:
+        if i not in news:
+            news[i] = _member(rows[i])
+        return news[i]
+
+    pairs = [(new(i), full[p]) for i, p in stored_hits if p in full]
+    pairs += [(new(i), new(j)) for i, j in page_hits]
+    found: dict[tuple[Mention, Mention], Match] = {}
+    for a, b in pairs:
+        match = compare(a, b, limits)
+        if match is not None:
+            found.setdefault((match.a.mention, match.b.mention), match)
+    return propose(session, list(found.values()))
 
 
 def drop_open_groups(session: Session, submission_ids: Collection[int]) -> None:

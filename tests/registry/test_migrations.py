@@ -81,6 +81,6 @@ def test_0006_fills_the_second_block_key_of_the_members_stored_before(tmp_path):
         ).all()
     engine_for(url).dispose()
     assert sorted(tuple(row) for row in keys) == [
-        ("Bong Kim Fat", "1988-06-09b", "1988-06-09/f"),
-        ("Maria", "1988-06-09m", "1988-06-09/m"),
+        ("Bong Kim Fat", "1988-06-09b", "1988-06-09/fa"),
+        ("Maria", "1988-06-09m", "1988-06-09/ma"),
     ]

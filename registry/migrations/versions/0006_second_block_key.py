@@ -1,7 +1,7 @@
-"""the likely-duplicate search's second block: the first letter of a name's last word
+"""the likely-duplicate search's second block: the first letters of a name's last word
 
 - person.kunci_duplikat_akhir (the second of registry.names.block_keys: the birth date and the
-  first letter of the folded name's last word, "1988-06-09/f"),
+  first two letters of the folded name's last word, "1988-06-09/fa"),
   indexed with the submission like ix_person_kunci_duplikat: a name written without its first
   word ("Bong Kim Fat" / "Kim Fat") meets it there; existing rows still in a block are filled.
 
