@@ -6,7 +6,7 @@ Blocking: two PPKS members are compared only when their names start with the sam
 their last words with the same two (one-word names included; after folding old spellings:
 Djoko = Joko = Yoko; "Bong Kim Fat" meets "Kim Fat": registry.names.block_keys), they were born
 on the same date or on dates with day and month swapped, and they live in different households.
-Names are screened a block at a time in C (`names_alike`) before a pair is scored (0..1):
+Scoring (0..1):
 how alike the names are, written out in `name_similarity`, then evidence for and against:
 
 - NIKs (`nik_relation`): two neighbouring digits swapped +0.07, one or two digits off +0.05
@@ -36,8 +36,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 from sqlalchemy import ColumnElement, Connection, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -348,56 +347,18 @@ def _by_block(members: Iterable[Member]) -> dict[str, list[Member]]:
     return index
 
 
-# Pairs screened at a time (`_alike`): a few MB of lists.
-_CHUNK = 50_000
-
-
-def names_alike(xs: list[str], ys: list[str], nama_min: float) -> np.ndarray:
-    """For each i, whether the normalised names xs[i] and ys[i] may reach `nama_min` in
-    `name_similarity`: its three measures over all the pairs at once, in C
-    (rapidfuzz.process.cpdist; token_set_ratio is 100 when one name's words are within the
-    other's). A pair marked False is certainly below; one marked True is compared in full.
-    Nearly all pairs of a block have names far apart, and compare() costs about 4 µs a pair."""
-    cutoff = 100 * nama_min - 1e-9  # 0.85 * 100 is 85.00000000000001
-    plain_x, plain_y = [_plain(n) for n in xs], [_plain(n) for n in ys]
-    alike = process.cpdist(plain_x, plain_y, scorer=fuzz.ratio, score_cutoff=cutoff) > 0
-    alike |= process.cpdist(xs, ys, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff) > 0
-    if nama_min <= _DROPPED_FAMILY_NAME:
-        alike |= process.cpdist(xs, ys, scorer=fuzz.token_set_ratio, score_cutoff=100) > 0
-    return alike
-
-
-def _alike(
-    pairs: Iterable[tuple[Member, Member]], nama_min: float
-) -> Iterator[tuple[Member, Member]]:
-    """The pairs whose names may reach `nama_min` (`names_alike`), a chunk at a time."""
-    rest = iter(pairs)
-    while chunk := list(itertools.islice(rest, _CHUNK)):
-        alike = names_alike([a.nama for a, _ in chunk], [b.nama for _, b in chunk], nama_min)
-        for k in np.flatnonzero(alike).tolist():
-            yield chunk[k]
-
-
-@functools.lru_cache(maxsize=65536)
-def _plain(nama: str) -> str:
-    return nama.replace(" ", "")
-
-
 def matches_for(news: list[Member], registry: list[Member], limits: Thresholds) -> list[Match]:
     """Every likely duplicate of the new members among the registry's (which may hold them)."""
     index = _by_block(registry)
-    pairs = (
-        (m, other)
-        for m in news
-        for key in blocks_of((m,))
-        for other in index.get(key, ())
-        if other.submission_id != m.submission_id  # their own household: never one person twice
-    )
     found: dict[tuple[Mention, Mention], Match] = {}
-    for m, other in _alike(pairs, limits.nama_min):
-        match = compare(m, other, limits)
-        if match is not None:
-            found.setdefault((match.a.mention, match.b.mention), match)
+    for m in news:
+        for key in blocks_of((m,)):
+            for other in index.get(key, ()):
+                if other.submission_id == m.submission_id:
+                    continue  # their own household: several members, never one person twice
+                match = compare(m, other, limits)
+                if match is not None:
+                    found.setdefault((match.a.mention, match.b.mention), match)
     return list(found.values())
 
 
@@ -454,7 +415,7 @@ def check_mapped(
     """`check_submissions` for the harvest: the members of a just-written page as mapped
     (submission id, person row, household row); `replaced` are its submissions written before.
     The members of the page's blocks are read by name first (`_CANDIDATES`), and in full only
-    where a name is alike (`names_alike`)."""
+    where a name is alike enough (`name_similarity`)."""
     if replaced:
         drop_open_groups(session, replaced)
     rows = [_mapped_row(*item) for item in mapped if item[1].get("kunci_duplikat")]
@@ -490,14 +451,9 @@ def check_mapped(
         mates = page_in.get(key, ())
         if len(mates) + len(here) > 2 or (mates and mates[0] != here[0]):  # not only itself
             page_pairs.update((i, j) for i in here for j in mates if rows[i][0] != rows[j][0])
-    stored_list, page_list = list(stored_pairs), list(page_pairs)
-    alike = names_alike(
-        [names[i] for i, _ in stored_list] + [names[i] for i, _ in page_list],
-        [name_of[p] for _, p in stored_list] + [names[j] for _, j in page_list],
-        limits.nama_min,
-    ).tolist()
-    stored_hits = [pair for pair, ok in zip(stored_list, alike, strict=False) if ok]
-    page_hits = [pair for pair, ok in zip(page_list, alike[len(stored_list) :], strict=True) if ok]
+    low = limits.nama_min  # pairs whose names are less alike never become a Match
+    stored_hits = [(i, p) for i, p in stored_pairs if name_similarity(names[i], name_of[p]) >= low]
+    page_hits = [(i, j) for i, j in page_pairs if name_similarity(names[i], names[j]) >= low]
     if not stored_hits and not page_hits:
         return 0
     full: dict[int, Member] = {}  # person id -> the stored member, read in full
