@@ -10,8 +10,8 @@ Scoring (0..1):
 how alike the names are, written out in `name_similarity`, then evidence for and against:
 
 - NIKs (`nik_relation`): two neighbouring digits swapped +0.07, one or two digits off +0.05
-  (+0.03 when only in the serial) (`nik_mirip`); further apart -0.10; missing or invalid on
-  either side 0 (`nik_kosong`);
+  (nothing when only in the serial: so are two people's born on one day in one kecamatan)
+  (`nik_mirip`); further apart -0.10; missing or invalid on either side 0 (`nik_kosong`);
 - the mother's name (`nama_ibu_kandung`, `mother_relation`), when both records give it: alike
   +0.05 (`ibu_sama`) unless both are of one No KK (siblings share her too), plainly another
   name -0.10; missing on either side 0;
@@ -160,7 +160,10 @@ def nik_relation(a: str | None, b: str | None, kec_a: str | None, kec_b: str | N
     return "mirip"
 
 
-_NIK_BONUS = {"tertukar": 0.07, "mirip": 0.05, "mirip_seri": 0.03, "kosong": 0.0, "beda": -0.10}
+# Off in the serial only weighs nothing: two people born on one day in one kecamatan have NIKs
+# that close (serials count up per region and date). At +0.03 it proposed about 600 more pairs
+# at 300,000 persons (benchmarks/quality.py) and no more true ones.
+_NIK_BONUS = {"tertukar": 0.07, "mirip": 0.05, "mirip_seri": 0.0, "kosong": 0.0, "beda": -0.10}
 
 IBU_SAMA = 0.85  # mothers' names at least this alike are one name written twice
 IBU_BEDA = 0.70  # below this, two mothers
