@@ -117,9 +117,6 @@ class Match:
     reasons: tuple[str, ...]
 
 
-_DROPPED_FAMILY_NAME = 0.92  # one name is the other with a word (a family name) dropped
-
-
 def name_similarity(a: str, b: str) -> float:
     """0..1 for two normalised names: the best of the whole names compared letter by letter
     without spaces ("Nur Haliza" = "Nurhaliza"), word order ignored, and one name being the
@@ -129,7 +126,7 @@ def name_similarity(a: str, b: str) -> float:
     best = max(fuzz.ratio(a.replace(" ", ""), b.replace(" ", "")), fuzz.token_sort_ratio(a, b))
     short, long = sorted((set(a.split()), set(b.split())), key=len)
     if short < long and any(len(w) >= 3 for w in short):
-        best = max(best, 100 * _DROPPED_FAMILY_NAME)
+        best = max(best, 92.0)
     return best / 100
 
 
@@ -248,8 +245,8 @@ _MEMBERS = (
 
 # What the harvest's check reads first of the members in a page's blocks: the person row alone,
 # through the block indexes. The rest (`_MEMBERS`, with the household) is read only for the few
-# whose names are alike: at 100,000 households the page's blocks held 2,600 members on
-# average, and reading and making a Member of each was most of the check.
+# whose names are alike: at 100,000 households a page's blocks hold about 1,700 members, and
+# reading all of each and making a Member of it was most of the check.
 _CANDIDATES = select(
     Person.id, Person.nama, Person.kunci_duplikat, Person.kunci_duplikat_akhir
 ).where(Person.kunci_duplikat.is_not(None))
@@ -418,7 +415,7 @@ def check_mapped(
     """`check_submissions` for the harvest: the members of a just-written page as mapped
     (submission id, person row, household row); `replaced` are its submissions written before.
     The members of the page's blocks are read by name first (`_CANDIDATES`), and in full only
-    where a name is alike enough (`name_similarity`)."""
+    where the names are alike enough (`name_similarity`)."""
     if replaced:
         drop_open_groups(session, replaced)
     rows = [_mapped_row(*item) for item in mapped if item[1].get("kunci_duplikat")]
@@ -434,17 +431,7 @@ def check_mapped(
                 compared_in[key].append(i)
                 if other := swapped_block(key):
                     compared_in[other].append(i)
-    stored_in: dict[str, list[int]] = defaultdict(list)  # block -> the stored members' person ids
-    name_of: dict[int, str] = {}  # person id -> normalised name
-    stmt = _CANDIDATES.where(_in_blocks(conn, compared_in)).where(
-        ~one_of(conn, Person.submission_id, list({row[0] for row in rows}))
-    )
-    for person_id, nama, *keys in conn.execute(stmt):
-        name_of[person_id] = normal_name(nama)
-        for key in keys:
-            if key:
-                stored_in[key].append(person_id)
-
+    stored_in, name_of = _stored_names(conn, compared_in, {row[0] for row in rows})
     names = [normal_name(row[2]) for row in rows]
     stored_pairs: set[tuple[int, int]] = set()  # (page row, person id)
     page_pairs: set[tuple[int, int]] = set()  # (page row, page row)
@@ -452,20 +439,12 @@ def check_mapped(
         if stored := stored_in.get(key):
             stored_pairs.update(itertools.product(here, stored))
         mates = page_in.get(key, ())
-        if len(mates) + len(here) > 2 or (mates and mates[0] != here[0]):  # not only itself
+        if mates and (len(here) > 1 or len(mates) > 1 or mates[0] != here[0]):  # not just itself
             page_pairs.update((i, j) for i in here for j in mates if rows[i][0] != rows[j][0])
     low = limits.nama_min  # pairs whose names are less alike never become a Match
     stored_hits = [(i, p) for i, p in stored_pairs if name_similarity(names[i], name_of[p]) >= low]
     page_hits = [(i, j) for i, j in page_pairs if name_similarity(names[i], names[j]) >= low]
-    if not stored_hits and not page_hits:
-        return 0
-    full: dict[int, Member] = {}  # person id -> the stored member, read in full
-    if stored_hits:
-        ids = list({p for _, p in stored_hits})
-        full_rows = conn.execute(
-            _MEMBERS.add_columns(Person.id).where(one_of(conn, Person.id, ids))
-        )
-        full = {int(r[-1]): _member(tuple(r)[:-1]) for r in full_rows}
+    full = _stored_members(conn, {p for _, p in stored_hits})
     news: dict[int, Member] = {}  # page row -> its member, made when first needed
 
     def new(i: int) -> Member:
@@ -481,6 +460,30 @@ def check_mapped(
         if match is not None:
             found.setdefault((match.a.mention, match.b.mention), match)
     return propose(session, list(found.values()))
+
+
+def _stored_names(
+    conn: Connection, keys: Collection[str], besides: Collection[int]
+) -> tuple[dict[str, list[int]], dict[int, str]]:
+    """The stored members of these blocks, but for those of the submissions `besides`: block ->
+    their person ids, and person id -> normalised name."""
+    stored_in: dict[str, list[int]] = defaultdict(list)
+    name_of: dict[int, str] = {}
+    stmt = _CANDIDATES.where(_in_blocks(conn, keys), ~one_of(conn, Person.submission_id, besides))
+    for person_id, nama, *blocks in conn.execute(stmt):
+        name_of[person_id] = normal_name(nama)
+        for key in blocks:
+            if key:
+                stored_in[key].append(person_id)
+    return stored_in, name_of
+
+
+def _stored_members(conn: Connection, person_ids: Collection[int]) -> dict[int, Member]:
+    """Person id -> the stored member, read in full."""
+    if not person_ids:
+        return {}
+    stmt = _MEMBERS.add_columns(Person.id).where(one_of(conn, Person.id, person_ids))
+    return {int(r[-1]): _member(tuple(r)[:-1]) for r in conn.execute(stmt)}
 
 
 def drop_open_groups(session: Session, submission_ids: Collection[int]) -> None:
