@@ -124,12 +124,9 @@ class MemberView:
 
 
 def _photo(sub: Submission) -> Attachment | None:
-    """The house photo if downloaded, else any downloaded image."""
-    images = [
-        a
-        for a in sub.attachments
-        if a.is_downloaded and a.local_path and (a.mimetype or "").startswith("image/")
-    ]
+    """The house photo if downloaded, else any downloaded photo (plain images only: an SVG
+    is never shown inline)."""
+    images = [a for a in sub.attachments if a.is_downloaded and a.local_path and a.is_photo]
     house = [a for a in images if a.question_xpath == F.FOTO_RUMAH]
     found = house or images
     return found[0] if found else None

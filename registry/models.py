@@ -385,6 +385,20 @@ class Attachment(Base):
 
     submission: Mapped[Submission] = relationship(back_populates="attachments")
 
+    @property
+    def media_type(self) -> str:
+        """The type as sent, without parameters ("image/jpeg; q=1" -> "image/jpeg")."""
+        return (self.mimetype or "").split(";")[0].strip().lower()
+
+    @property
+    def is_photo(self) -> bool:
+        """A plain image, safe to show inline. The type comes from whoever submitted the form:
+        SVG or HTML could run a script on the site, so they are only ever downloads."""
+        return self.media_type in INLINE_IMAGE_TYPES
+
+
+INLINE_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+
 
 class HarvestState(Base):
     """The keyset watermark of one form's asset: the highest Kobo `_id` stored."""

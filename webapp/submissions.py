@@ -37,7 +37,6 @@ from webapp.present import jenis_subjek, nama_kategori, nama_wilayah, status_tex
 bp = Blueprint("submissions", __name__, url_prefix="/pengajuan")
 BULK_STATUSES = (Status.TERVERIFIKASI, Status.DISETUJUI)
 NEWER_MESSAGE = _l("%(n)d data masuk setelah daftar dibuka dan belum diputuskan: periksa dulu.")
-INLINE_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 ANSWER_FORMATTERS = {
     F.KECAMATAN: nama_wilayah,
     F.DESA: nama_wilayah,
@@ -47,13 +46,9 @@ ANSWER_FORMATTERS = {
 }
 
 
-def _mimetype(att: Attachment) -> str:
-    return (att.mimetype or "").split(";")[0].strip().lower()
-
-
 def is_photo(att: Attachment) -> bool:
-    """A plain image, safe to show inline; anything else is only offered as a download."""
-    return _mimetype(att) in INLINE_IMAGE_TYPES
+    """A plain image, safe to show inline (`Attachment.is_photo`), for the templates."""
+    return att.is_photo
 
 
 def registry_persons(submission: Submission) -> list[tuple[int, str]]:
@@ -283,8 +278,8 @@ def attachment(submission_id: int, attachment_id: int) -> Response:
         abort(404)
     # The type comes from whoever submitted the form: only plain images are shown inline, so a
     # file sent as text/html or SVG can never run a script on this site.
-    inline = is_photo(att)
-    mimetype = _mimetype(att)
+    inline = att.is_photo
+    mimetype = att.media_type
     response = send_from_directory(
         current_app.config["MEDIA_DIR"],
         att.local_path,

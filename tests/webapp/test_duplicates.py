@@ -71,6 +71,26 @@ def test_the_queue_shows_each_open_group_side_by_side(client, auth, db, pair, ap
     assert client.get(f"/pengajuan/{a.id}/lampiran/{photo.id}").status_code == 200
 
 
+def test_a_house_photo_sent_as_svg_gives_way_to_a_plain_photo_of_the_household(
+    client, auth, db, pair, app
+):
+    """The type of a file comes from whoever sent the form: an SVG "house photo" is never shown
+    (it could carry a script); the household's other photo, a JPEG, is shown instead."""
+    a, _b, _group = pair
+    media = Path(app.config["MEDIA_DIR"])
+    (media / "r.svg").write_bytes(b"<svg xmlns='http://www.w3.org/2000/svg'><script/></svg>")
+    (media / "k.jpg").write_bytes(b"\xff\xd8\xff\xe0fake-jpeg")
+    svg = fx.make_attachment(db, a, "r.svg", filename="rumah.svg")
+    svg.mimetype = "image/svg+xml"
+    jpeg = fx.make_attachment(db, a, "k.jpg", filename="ktp.jpg")
+    jpeg.question_xpath = "foto_lain"
+    db.commit()
+    auth.login("dinsos")
+    page = text(client.get("/duplikat/"))
+    assert f'src="/pengajuan/{a.id}/lampiran/{jpeg.id}"' in page
+    assert f"/lampiran/{svg.id}" not in page
+
+
 def test_tabs_count_each_status_and_list_only_it(client, auth, db):
     subs = [household(db) for _ in range(4)]
     open_group = make_group(db, [(subs[0], 2), (subs[1], 2)], score=0.9,
