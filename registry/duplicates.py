@@ -274,13 +274,14 @@ def in_blocks(
     """The members of these blocks (registry.names.block_keys), but for those of the submissions
     `besides` (the caller holds them already)."""
     conn = session.connection()  # Core rows: the ORM's result machinery cost more than SQLite
-    stmt = _MEMBERS.where(_in_blocks(conn, keys))
+    stmt = _MEMBERS.where(_block_filter(conn, keys))
     if besides:
         stmt = stmt.where(~one_of(conn, Person.submission_id, list(besides)))
     return [_member(tuple(r)) for r in conn.execute(stmt)]
 
 
-def _in_blocks(conn: Connection, keys: Collection[str]) -> ColumnElement[bool]:
+def _block_filter(conn: Connection, keys: Collection[str]) -> ColumnElement[bool]:
+    """Members in any of these blocks: a key with "/" is a last word's (kunci_duplikat_akhir)."""
     last_words = [key for key in keys if "/" in key]  # the blocks of kunci_duplikat_akhir
     return or_(
         one_of(conn, Person.kunci_duplikat, [key for key in keys if "/" not in key]),
@@ -469,7 +470,8 @@ def _stored_names(
     their person ids, and person id -> normalised name."""
     stored_in: dict[str, list[int]] = defaultdict(list)
     name_of: dict[int, str] = {}
-    stmt = _CANDIDATES.where(_in_blocks(conn, keys), ~one_of(conn, Person.submission_id, besides))
+    elsewhere = ~one_of(conn, Person.submission_id, besides)
+    stmt = _CANDIDATES.where(_block_filter(conn, keys), elsewhere)
     for person_id, nama, *blocks in conn.execute(stmt):
         name_of[person_id] = normal_name(nama)
         for key in blocks:

@@ -16,7 +16,6 @@ from registry.users import audit
 from webapp.access import actor, current_actor, role_required
 from webapp.db import get_db
 from webapp.present import group_status_text
-from webapp.submissions import is_photo
 
 bp = Blueprint("duplicates", __name__)
 PER_PAGE = 20
@@ -159,4 +158,4 @@ def open_duplicates() -> int | None:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(open_duplicates=open_duplicates, is_photo=is_photo)
+    app.jinja_env.globals.update(open_duplicates=open_duplicates)

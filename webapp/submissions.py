@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response
 
 from registry import flags as registry_flags
 from registry import kategori, persons, queries, review, roles, wilayah
-from registry.models import Attachment, Submission, User
+from registry.models import Submission, User
 from registry.roles import ADJUDICATING_ROLES, DECIDING_ROLES, PERSONAL_DATA_ROLES, Status
 from registry.users import audit
 from surveys import paths as F
@@ -44,11 +44,6 @@ ANSWER_FORMATTERS = {
     F.KATEGORI_PSKS: nama_kategori,
     F.JENIS_SUBJEK: jenis_subjek,
 }
-
-
-def is_photo(att: Attachment) -> bool:
-    """A plain image, safe to show inline (`Attachment.is_photo`), for the templates."""
-    return att.is_photo
 
 
 def registry_persons(submission: Submission) -> list[tuple[int, str]]:
@@ -135,7 +130,6 @@ def _detail(submission: Submission, status_code: int = 200) -> tuple[str, int]:
         outbox=outbox,
         kobo_decision=kobo_decision,
         decisions=review.allowed_decisions(user, submission),
-        is_photo=is_photo,
     ), status_code
 
 
